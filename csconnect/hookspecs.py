@@ -1,0 +1,24 @@
+"""The whole public plugin contract: three hooks."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("csconnect")
+hookimpl = pluggy.HookimplMarker("csconnect")
+
+
+@hookspec
+def register_connectors(register: Callable[[type], None]) -> None:
+    """Call register(ConnectorClass) for each source connector the plugin provides."""
+
+
+@hookspec
+def register_metric_packs(register: Callable[[type], None]) -> None:
+    """Call register(MetricPackClass) for each metric pack the plugin provides."""
+
+
+@hookspec
+def register_commands(cli: Any) -> None:
+    """Add click commands or groups to the csconnect command line."""

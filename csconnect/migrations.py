@@ -1,0 +1,63 @@
+"""Numbered schema migrations. Append only: a released migration never changes."""
+from __future__ import annotations
+
+import sqlite3
+from typing import Callable
+
+from .model import TABLES, create_table_sql
+
+SYSTEM_SQL = [
+    """CREATE TABLE IF NOT EXISTS _csconnect_state (
+        connection TEXT NOT NULL, stream TEXT NOT NULL, state TEXT, updated_at TEXT,
+        PRIMARY KEY (connection, stream))""",
+    """CREATE TABLE IF NOT EXISTS _csconnect_runs (
+        id INTEGER PRIMARY KEY, sync_id TEXT NOT NULL, connection TEXT NOT NULL, stream TEXT NOT NULL,
+        started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL, full_refresh INTEGER DEFAULT 0,
+        pages INTEGER DEFAULT 0, records INTEGER DEFAULT 0, rows INTEGER DEFAULT 0,
+        rejects INTEGER DEFAULT 0, error TEXT)""",
+    "CREATE INDEX IF NOT EXISTS idx_runs_connection ON _csconnect_runs (connection, stream, id)",
+    """CREATE TABLE IF NOT EXISTS _csconnect_rejects (
+        id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, connection TEXT NOT NULL, stream TEXT NOT NULL,
+        record_id TEXT, table_name TEXT, reason TEXT NOT NULL, payload TEXT,
+        first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, run_id INTEGER)""",
+    "CREATE INDEX IF NOT EXISTS idx_rejects_record ON _csconnect_rejects (connection, stream, record_id)",
+    """CREATE TABLE IF NOT EXISTS _csconnect_identity_conflicts (
+        kind TEXT NOT NULL, value TEXT NOT NULL, members TEXT NOT NULL, resolution TEXT)""",
+]
+
+METRICS_SQL = [
+    """CREATE TABLE IF NOT EXISTS metric_definitions (
+        metric TEXT PRIMARY KEY, pack TEXT NOT NULL, title TEXT, unit TEXT, direction TEXT,
+        definition TEXT)""",
+    """CREATE TABLE IF NOT EXISTS metric_values (
+        metric TEXT NOT NULL, grain TEXT NOT NULL, period_start TEXT NOT NULL, period_end TEXT NOT NULL,
+        segment_by TEXT NOT NULL DEFAULT 'all', segment TEXT NOT NULL DEFAULT 'all', value REAL,
+        numerator REAL, denominator REAL, computed_at TEXT,
+        PRIMARY KEY (metric, grain, period_start, segment_by, segment))""",
+    """CREATE TABLE IF NOT EXISTS account_metrics (
+        account_id TEXT NOT NULL, metric TEXT NOT NULL, grain TEXT NOT NULL, period_start TEXT NOT NULL,
+        value REAL, PRIMARY KEY (account_id, metric, grain, period_start))""",
+    "CREATE INDEX IF NOT EXISTS idx_account_metrics_metric ON account_metrics (metric, grain, period_start)",
+    """CREATE TABLE IF NOT EXISTS mrr_movements (
+        account_id TEXT NOT NULL, month TEXT NOT NULL, kind TEXT NOT NULL, amount INTEGER NOT NULL,
+        PRIMARY KEY (account_id, month))""",
+    """CREATE TABLE IF NOT EXISTS account_health (
+        account_id TEXT PRIMARY KEY, as_of TEXT, score REAL, band TEXT, trend REAL, components TEXT,
+        drivers TEXT)""",
+    """CREATE TABLE IF NOT EXISTS account_health_history (
+        account_id TEXT NOT NULL, as_of TEXT NOT NULL, score REAL, band TEXT,
+        PRIMARY KEY (account_id, as_of))""",
+]
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    for sql in SYSTEM_SQL + METRICS_SQL:
+        conn.execute(sql)
+    for table in TABLES.values():
+        for sql in create_table_sql(table):
+            conn.execute(sql)
+
+
+MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
+    (1, "canonical model v1, system and metrics tables", _v1),
+]
