@@ -350,3 +350,24 @@ def describe(tables: Iterable[str] | None = None) -> list[dict[str, Any]]:
         {"name": c.name, "type": c.type, "required": c.required,
          "enum": list(c.enum) if c.enum else None, "doc": c.doc} for c in t.columns]}
         for t in (TABLES[n] for n in names)]
+
+
+def markdown() -> str:
+    """docs/schema.md, generated from this module (a test keeps the file in step)."""
+    lines = ["# The canonical model (v%d)" % MODEL_VERSION, "",
+             "Generated from `csconnect/model.py` (`csconnect schema` prints the same). Every table but",
+             "`accounts` and `account_links` has the common columns `id` (`<connection>:<source id>`),",
+             "`source`, `source_id`, `source_account_id`, `account_id`, `source_stream` and `synced_at`.",
+             "Timestamps are ISO 8601 UTC text, dates `YYYY-MM-DD`, money integer minor units with an",
+             "ISO 4217 `currency`.", ""]
+    common = {c.name for c in COMMON}
+    for t in TABLES.values():
+        lines += [f"## `{t.name}`", "", f"{t.grain[0].upper()}{t.grain[1:]}.", "",
+                  "| column | type | required | values | note |", "|---|---|---|---|---|"]
+        for c in t.columns:
+            if t.common and c.name in common:
+                continue
+            lines.append(f"| `{c.name}` | {c.type} | {'yes' if c.required else ''} | "
+                         f"{' '.join(c.enum) if c.enum else ''} | {c.doc.replace('|', '/')} |")
+        lines.append("")
+    return "\n".join(lines)
