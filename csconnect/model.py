@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date, datetime, timezone
 from typing import Any, Iterable
 
@@ -39,7 +40,7 @@ class Table:
     common: bool = True          # carries the common source columns
     indexes: tuple[tuple[str, ...], ...] = field(default=())
 
-    @property
+    @cached_property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
@@ -261,13 +262,16 @@ def _bool(value: Any) -> int | None:
     raise ValueError(f"not a boolean: {value!r}")
 
 
+_ENCODE_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False).encode
+
+
 def _json(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
         json.loads(value)
         return value
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return _ENCODE_JSON(value)
 
 
 def _text(value: Any) -> str | None:
@@ -282,46 +286,81 @@ _COERCE = {"text": _text, "integer": _integer, "real": _real, "bool": _bool,
            "timestamp": utc_timestamp, "date": _date, "json": _json}
 
 
-def validate_row(table: str, row: dict[str, Any]) -> dict[str, Any]:
-    """Coerce one canonical row to its column types; raise RejectError naming what is wrong.
+class _Plan:
+    """A table's columns prepared for fast validation (the sync's hot path)."""
 
-    An enum value the model does not know becomes `other` (original kept in
-    `source_status` / `source_type`) where the enum has `other`; elsewhere it is a reject.
+    def __init__(self, table: Table):
+        self.table = table.name
+        self.names = frozenset(table.column_names)
+        index = {c.name: i for i, c in enumerate(table.columns)}
+        self.width = len(table.columns)
+        self.columns = []
+        for i, c in enumerate(table.columns):
+            keeper = ORIGINAL_OF.get(c.name)
+            keeper_at = index.get(keeper) if c.enum and "other" in c.enum and keeper else None
+            self.columns.append((i, c.name, _COERCE[c.type], c.type == "text", frozenset(c.enum or ()) or None,
+                                 c.enum, c.required, keeper_at, c.name == "currency"))
+
+
+_PLANS: dict[str, _Plan] = {}
+
+
+def validate_values(table: str, row: dict[str, Any]) -> list[Any]:
+    """Coerce one canonical row to its column types, as a list in column order.
+
+    Raises RejectError naming the table, the column and what is wrong. An enum value
+    the model does not know becomes `other` (the original kept in `source_status` /
+    `source_type`) where the enum has `other`; elsewhere it is a reject.
     """
-    spec = TABLES.get(table)
-    if spec is None:
-        raise RejectError(f"unknown canonical table {table!r}")
-    unknown = set(row) - set(spec.column_names)
-    if unknown:
-        raise RejectError(f"{table}: unknown column(s) {', '.join(sorted(unknown))}")
-    out: dict[str, Any] = {}
-    for column in spec.columns:
-        value = row.get(column.name)
-        if value is not None:
+    plan = _PLANS.get(table)
+    if plan is None:
+        if table not in TABLES:
+            raise RejectError(f"unknown canonical table {table!r}")
+        plan = _PLANS[table] = _Plan(TABLES[table])
+    if not plan.names.issuperset(row):
+        unknown = sorted(set(row) - plan.names)
+        raise RejectError(f"{table}: unknown column(s) {', '.join(unknown)}")
+    out: list[Any] = [None] * plan.width
+    kept: list[tuple[int, Any]] = []
+    get = row.get
+    for i, name, coerce, is_text, allowed, enum, required, keeper_at, is_currency in plan.columns:
+        value = get(name)
+        if value is None:
+            if required:
+                raise RejectError(f"{table}.{name} is required")
+            continue
+        if not (is_text and value.__class__ is str):
             try:
-                value = _COERCE[column.type](value)
+                value = coerce(value)
             except (ValueError, TypeError, OverflowError) as exc:
-                raise RejectError(f"{table}.{column.name}: {exc}") from None
-        if column.enum is not None and value is not None:
+                raise RejectError(f"{table}.{name}: {exc}") from None
+            if value is None:
+                if required:
+                    raise RejectError(f"{table}.{name} is required")
+                continue
+        if allowed is not None:
             value = value.lower() if isinstance(value, str) else value
-            if value not in column.enum:
-                keeper = ORIGINAL_OF.get(column.name)
-                if "other" in column.enum and keeper in spec.column_names:
-                    out[keeper] = row.get(keeper) or row[column.name]
-                    value = "other"
-                else:
-                    raise RejectError(
-                        f"{table}.{column.name}: unknown value {row[column.name]!r} "
-                        f"(expected one of: {', '.join(column.enum)})")
-        if value is None and column.required:
-            raise RejectError(f"{table}.{column.name} is required")
-        if column.name == "currency" and value is not None:
+            if value not in allowed:
+                if keeper_at is None:
+                    raise RejectError(f"{table}.{name}: unknown value {row[name]!r} "
+                                      f"(expected one of: {', '.join(enum)})")
+                kept.append((keeper_at, row[name]))
+                value = "other"
+        elif is_currency:
             value = value.upper()
             if not _CURRENCY.match(value):
                 raise RejectError(f"{table}.currency: not an ISO 4217 code: {row['currency']!r}")
-        if column.name not in out:
-            out[column.name] = value
+        out[i] = value
+    for at, original in kept:
+        if out[at] is None:
+            out[at] = original
     return out
+
+
+def validate_row(table: str, row: dict[str, Any]) -> dict[str, Any]:
+    """validate_values as a dict of column -> value."""
+    return dict(zip(TABLES[table].column_names, validate_values(table, row))) if table in TABLES \
+        else dict(validate_values(table, row))
 
 
 def create_table_sql(table: Table) -> list[str]:

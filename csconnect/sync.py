@@ -20,12 +20,14 @@ from typing import Any, Callable, Iterable, Protocol
 from .config import Config
 from .connector import Connector, Page, Stream
 from .errors import CsconnectError, RejectError, UsageError
-from .model import CONNECTOR_TABLES, TABLES, validate_row
+from .model import CONNECTOR_TABLES, TABLES, validate_values
 from .redact import redact
 from .store import Reject, Store, dumps_payload, now_iso
 
 log = logging.getLogger("csconnect.sync")
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 DEFAULT_CONCURRENCY = 4
+MAX_PAGES_PER_COMMIT = 16
 
 
 @dataclass
@@ -78,6 +80,7 @@ class Normalizer:
         self.stream = stream
         self.connection = stream.connection
         self.columns = {t: TABLES[t].column_names for t in CONNECTOR_TABLES}
+        self.synced_at_index = {t: cols.index("synced_at") for t, cols in self.columns.items()}
 
     def batch(self, records: Iterable[dict[str, Any]], page_rows: Iterable[tuple[str, dict]] = (),
               state: dict[str, Any] | None = None) -> Batch:
@@ -92,7 +95,7 @@ class Normalizer:
                 continue
             if stream.store_raw:
                 cursor = stream.cursor_value(record)
-                b.raw_rows.append((rid, json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str),
+                b.raw_rows.append((rid, _encode(record),
                                    None if cursor is None else str(cursor), synced_at))
             table = None
             try:
@@ -121,9 +124,9 @@ class Normalizer:
             raise RejectError(f"{table}: source_id is required")
         row = dict(row, id=f"{self.connection}:{source_id}", source=self.connection,
                    source_stream=self.stream.name, synced_at=synced_at[:19] + "Z")
-        values = validate_row(table, row)
-        values["synced_at"] = synced_at
-        return tuple(values[c] for c in self.columns[table])
+        values = validate_values(table, row)
+        values[self.synced_at_index[table]] = synced_at
+        return tuple(values)
 
     def _reject(self, rid: str | None, table: str | None, reason: str, payload: Any) -> Reject:
         try:
@@ -244,13 +247,28 @@ def _execute(store: Store, tasks: list[_Task], concurrency: int, progress: Progr
         for task in tasks:
             pool.submit(produce, task)
         try:
+            waiting: list[tuple[str, _Task, Any]] = []
             while pending:
-                kind, task, payload = q.get()
+                kind, task, payload = waiting.pop(0) if waiting else q.get()
                 r = task.result
                 if kind == _PAGE:
-                    _write(store, task, payload)
+                    # Pages already waiting commit together: fewer commits, each page still whole.
+                    pages = [(task, payload)]
+                    while len(pages) < MAX_PAGES_PER_COMMIT and not waiting:
+                        try:
+                            item = q.get_nowait()
+                        except queue.Empty:
+                            break
+                        if item[0] == _PAGE:
+                            pages.append((item[1], item[2]))
+                        else:
+                            waiting.append(item)
+                    with store.transaction():
+                        for t, batch in pages:
+                            _write(store, t, batch)
                     if progress:
-                        progress.page_written(r)
+                        for t, _ in pages:
+                            progress.page_written(t.result)
                     continue
                 pending -= 1
                 r.seconds = round(time.monotonic() - task.started, 3)
