@@ -224,6 +224,10 @@ def _coerce_option(cfg: Config, key: str, opt: Option, value: Any) -> Any:
     value = _typed(cfg, key, value, opt.type)
     if opt.choices and value not in opt.choices:
         raise cfg.error(key, f"must be one of {', '.join(map(str, opt.choices))}, got {value!r}")
+    if opt.min is not None and value is not None and value < opt.min:
+        raise cfg.error(key, f"must be at least {opt.min:g}, got {value!r}")
+    if opt.max is not None and value is not None and value > opt.max:
+        raise cfg.error(key, f"must be at most {opt.max:g}, got {value!r}")
     return value
 
 

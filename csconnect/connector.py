@@ -8,6 +8,7 @@ maps each record to canonical rows with `normalize`.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterable, Iterator, Mapping
@@ -30,6 +31,8 @@ class Option:
     secret: bool = False
     env: str | None = None          # environment variable a secret may come from
     choices: tuple[Any, ...] | None = None
+    min: float | None = None        # bounds for numbers
+    max: float | None = None
 
     @property
     def required(self) -> bool:
@@ -37,6 +40,25 @@ class Option:
 
 
 Row = tuple[str, dict[str, Any]]   # (canonical table, row)
+
+
+@dataclass(frozen=True)
+class Delete:
+    """Yield from normalize(): the source deleted this record; remove its canonical row."""
+
+    table: str
+    source_id: Any
+
+
+@dataclass(frozen=True)
+class Replace:
+    """Yield from normalize() before a parent's child rows: drop the rows this connection holds
+    in `table` whose `column` equals `value` (e.g. an invoice's lines), so lines removed at the
+    source disappear. The record's own rows are written after, in the same transaction."""
+
+    table: str
+    column: str
+    value: Any
 
 
 @dataclass
@@ -119,6 +141,7 @@ class Connector:
         self.settings = dict(settings)
         self._sleep = sleep
         self._http = None
+        self._http_lock = threading.Lock()
 
     # -- options -----------------------------------------------------------
     @classmethod
@@ -155,20 +178,28 @@ class Connector:
     @property
     def http(self):
         """The connection's HTTP client, shared by its streams (one rate limit)."""
-        if self._http is None:
-            from .http import HttpClient, RateLimiter
-            if self.default_base_url is None:
-                raise ConnectorError(f"{self.connection}: connector {self.name!r} is not an HTTP connector")
-            s = self.settings
-            rate = float(s.get("rate_limit") or 0)
-            self._http = HttpClient(
-                name=self.connection, base_url=s["base_url"], headers=self.headers(), auth=self.auth(),
-                secrets=self.secret_values(), timeout=float(s.get("timeout", 30.0)),
-                max_attempts=int(s.get("max_attempts", 6)),
-                rate_limiter=RateLimiter(rate, burst=max(1, int(rate))) if rate > 0 else None,
-                classify=self.classify, error_message=self.error_message, auth_hint=self.auth_hint,
-                allow_insecure=bool(s.get("allow_insecure", False)), sleep=self._sleep)
-        return self._http
+        with self._http_lock:
+            if self._http is None:
+                self._http = self._make_http()
+            return self._http
+
+    def _make_http(self):
+        from .http import HttpClient, RateLimiter
+        if self.default_base_url is None:
+            raise ConnectorError(f"{self.connection}: connector {self.name!r} is not an HTTP connector")
+        s = self.settings
+        rate = s.get("rate_limit")
+        rate = float(self.default_rate_limit if rate is None else rate)
+        # The limiter waits for real only when the connector does: tests that inject a sleep
+        # record backoff waits, not rate-limit pacing.
+        pace = time.sleep if self._sleep is time.sleep else (lambda seconds: None)
+        return HttpClient(
+            name=self.connection, base_url=s["base_url"], headers=self.headers(), auth=self.auth(),
+            secrets=self.secret_values(), timeout=float(s.get("timeout", 30.0)),
+            max_attempts=int(s.get("max_attempts", 6)),
+            rate_limiter=RateLimiter(rate, burst=max(1, int(rate)), sleep=pace) if rate > 0 else None,
+            classify=self.classify, error_message=self.error_message, auth_hint=self.auth_hint,
+            allow_insecure=bool(s.get("allow_insecure", False)), sleep=self._sleep)
 
     def close(self) -> None:
         if self._http is not None:
@@ -191,9 +222,10 @@ class Connector:
 
 
 HTTP_OPTIONS = (
-    Option("rate_limit", float, None, "requests per second shared by all streams (empty = the connector's default)"),
-    Option("timeout", float, 30.0, "seconds before one request times out"),
-    Option("max_attempts", int, 6, "attempts per request before the sync of that stream fails"),
+    Option("rate_limit", float, None, "requests per second shared by all streams (unset = the connector's "
+                                      "default, 0 = no limit)", min=0),
+    Option("timeout", float, 30.0, "seconds before one request times out", min=1),
+    Option("max_attempts", int, 6, "attempts per request before the sync of that stream fails", min=1, max=20),
     Option("allow_insecure", bool, False, "allow an http:// base_url that is not on this machine"),
 )
 

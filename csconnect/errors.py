@@ -31,7 +31,11 @@ class StoreError(CsconnectError):
 
 
 class ConnectorError(CsconnectError):
-    """A connector failed while talking to its source."""
+    """A connector failed while talking to its source (`status_code` when HTTP said so)."""
+
+    def __init__(self, message: str, status_code: int | None = None):
+        super().__init__(message)
+        self.status_code = status_code
 
 
 class AuthError(ConnectorError):
@@ -40,10 +44,6 @@ class AuthError(ConnectorError):
 
 class HttpError(ConnectorError):
     """An HTTP request failed for good (after its retries)."""
-
-    def __init__(self, message: str, status_code: int | None = None):
-        super().__init__(message)
-        self.status_code = status_code
 
 
 class MalformedResponse(ConnectorError):

@@ -153,10 +153,18 @@ class Store:
     def write_page(self, *, run_id: int | None, connection: str, stream: str, raw_table: str | None,
                    raw_rows: Sequence[tuple[Any, ...]], rows: dict[str, list[tuple[Any, ...]]],
                    rejects: Sequence[Reject], state: dict[str, Any] | None, records: int,
-                   clear_reject_ids: Sequence[str] = ()) -> None:
-        """Write one page — raw rows, canonical rows, rejects, state, run counters — atomically."""
+                   clear_reject_ids: Sequence[str] = (), deletes: Sequence[tuple[str, str]] = (),
+                   replaces: Sequence[tuple[str, str, Any]] = ()) -> None:
+        """Write one page — raw rows, canonical rows, rejects, state, run counters — atomically.
+
+        `replaces` (table, column, value) drop this connection's rows matching before the
+        upserts; `deletes` (table, id) remove rows after them. Tables and columns are
+        checked against the model by the caller.
+        """
         with self.transaction():
             c = self.conn
+            for table, column, value in replaces:
+                c.execute(f"DELETE FROM {quote(table)} WHERE source = ? AND {quote(column)} = ?", (connection, value))
             if raw_table and raw_rows:
                 c.executemany(
                     f"INSERT INTO {quote(raw_table)} (id, data, cursor, synced_at) VALUES (?, ?, ?, ?) "
@@ -167,6 +175,8 @@ class Store:
                 if tuples:
                     c.executemany(self.upsert_sql(table), tuples)
                     n_rows += len(tuples)
+            for table, row_id in deletes:
+                c.execute(f"DELETE FROM {quote(table)} WHERE id = ?", (row_id,))
             if clear_reject_ids:
                 c.executemany("DELETE FROM _csconnect_rejects WHERE connection=? AND stream=? AND record_id=?",
                               [(connection, stream, rid) for rid in clear_reject_ids])

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Protocol
 
 from .config import Config
-from .connector import Connector, Page, Stream
+from .connector import Connector, Delete, Page, Replace, Stream
 from .errors import CsconnectError, RejectError, UsageError
 from .model import CONNECTOR_TABLES, TABLES, validate_values
 from .redact import redact
@@ -69,6 +69,8 @@ class Batch:
     rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     rejects: list[Reject] = field(default_factory=list)
     good_ids: list[str] = field(default_factory=list)
+    deletes: list[tuple[str, str]] = field(default_factory=list)
+    replaces: list[tuple[str, str, Any]] = field(default_factory=list)
     records: int = 0
     state: dict[str, Any] | None = None
 
@@ -99,13 +101,23 @@ class Normalizer:
                                    None if cursor is None else str(cursor), synced_at))
             table = None
             try:
-                made = []
-                for table, row in stream.normalize(record) or ():
-                    made.append((table, self.row(table, row, synced_at)))
+                made, deletes, replaces = [], [], []
+                for item in stream.normalize(record) or ():
+                    if isinstance(item, Delete):
+                        deletes.append((self._table(item.table), f"{self.connection}:{item.source_id}"))
+                    elif isinstance(item, Replace):
+                        if item.column not in TABLES[self._table(item.table)].column_names:
+                            raise RejectError(f"{item.table} has no column {item.column!r} to replace by")
+                        replaces.append((item.table, item.column, item.value))
+                    else:
+                        table, row = item
+                        made.append((table, self.row(table, row, synced_at)))
             except Exception as exc:  # any failure to map one record rejects that record only
                 b.rejects.append(self._reject(rid, table, _reason(exc), record))
                 continue
             b.good_ids.append(rid)
+            b.deletes += deletes
+            b.replaces += replaces
             for table, values in made:
                 b.rows.setdefault(table, []).append(values)
         for table, row in page_rows:
@@ -116,9 +128,13 @@ class Normalizer:
                 b.rejects.append(self._reject(None if rid is None else str(rid), table, _reason(exc), row))
         return b
 
-    def row(self, table: str, row: dict[str, Any], synced_at: str) -> tuple[Any, ...]:
+    def _table(self, table: str) -> str:
         if table not in self.columns:
             raise RejectError(f"{table!r} is not a canonical table a connector may write")
+        return table
+
+    def row(self, table: str, row: dict[str, Any], synced_at: str) -> tuple[Any, ...]:
+        self._table(table)
         source_id = row.get("source_id")
         if source_id is None or source_id == "":
             raise RejectError(f"{table}: source_id is required")
@@ -294,7 +310,8 @@ def _write(store: Store, task: _Task, batch: Batch) -> None:
     r = task.result
     store.write_page(run_id=r.run_id, connection=r.connection, stream=r.stream, raw_table=task.raw_table,
                      raw_rows=batch.raw_rows, rows=batch.rows, rejects=batch.rejects, state=batch.state,
-                     records=batch.records, clear_reject_ids=batch.good_ids if task.clear_rejects else ())
+                     records=batch.records, clear_reject_ids=batch.good_ids if task.clear_rejects else (),
+                     deletes=batch.deletes, replaces=batch.replaces)
     r.pages += 1
     r.records += batch.records
     r.rows += sum(len(v) for v in batch.rows.values())

@@ -212,7 +212,7 @@ class ConnectorSuite:
         ws = self.workspace(tmp_path)
         assert ws.sync().ok
         before = ws.snapshot()
-        respx_mock.calls.reset()
+        respx_mock.reset()
         ws.normalize()
         assert not respx_mock.calls, "normalize must not call the API"
         assert ws.snapshot() == before

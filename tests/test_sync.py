@@ -177,3 +177,38 @@ def test_secrets_never_reach_the_database(ws):
     ws.sync()
     ws.store.close()
     assert b"tok-123456" not in ws.store.path.read_bytes()
+
+
+def test_delete_and_replace_from_normalize(tmp_path):
+    from csconnect import Connector, Delete, Page, Replace, Stream
+
+    class Invoices(Stream):
+        name = "invoices"
+        tables = ("invoices", "invoice_lines")
+
+        def pages(self, state):
+            yield Page(self.connector.served)
+
+        def normalize(self, r):
+            if r.get("deleted"):
+                yield Delete("invoices", r["id"])
+                return
+            yield Replace("invoice_lines", "invoice_id", self.ref(r["id"]))
+            yield "invoices", {"source_id": r["id"], "status": "draft", "currency": "usd"}
+            for i, amount in enumerate(r["lines"]):
+                yield "invoice_lines", {"source_id": f"{r['id']}-{i}-{amount}", "invoice_id": self.ref(r["id"]),
+                                        "kind": "subscription", "amount": amount, "currency": "usd"}
+
+    class Billing(Connector):
+        name, category, streams = "lines", "billing", (Invoices,)
+        served: list = []
+
+    w = Workspace(tmp_path, Billing, connections={"b": {"connector": "lines"}})
+    Billing.served = [{"id": "in_1", "lines": [100, 200]}, {"id": "in_2", "lines": [5]}]
+    w.sync()
+    assert sorted(r["amount"] for r in w.rows("invoice_lines")) == [5, 100, 200]
+    Billing.served = [{"id": "in_1", "lines": [300]}, {"id": "in_2", "deleted": True}]
+    w.sync()
+    assert sorted((r["invoice_id"], r["amount"]) for r in w.rows("invoice_lines")) == [("b:in_1", 300),
+                                                                                          ("b:in_2", 5)]
+    assert [r["id"] for r in w.rows("invoices")] == ["b:in_1"]

@@ -366,7 +366,7 @@ class HttpClient:
         vendor = self._vendor(response)
         if code in (401, 403):
             said = f" (the server said: {vendor})" if vendor else ""
-            raise self._error(AuthError, f"the credentials were rejected ({code}): {self.auth_hint}{said}")
+            raise self._error(AuthError, f"the credentials were rejected ({code}): {self.auth_hint}{said}", code)
         detail = f": {vendor}" if vendor else f" {response.reason_phrase}".rstrip()
         raise self._error(HttpError, f"{what} failed: HTTP {code}{detail}", code)
 
@@ -384,8 +384,7 @@ class HttpClient:
             return None
 
     def _error(self, cls: type[ConnectorError], text: str, status: int | None = None) -> ConnectorError:
-        message = redact(f"{self.name}: {text}")
-        return cls(message, status) if issubclass(cls, HttpError) else cls(message)
+        return cls(redact(f"{self.name}: {text}"), status)
 
     # -- logging ----------------------------------------------------------------------------------
 
