@@ -154,6 +154,11 @@ class Connector:
                       "API base URL (EU data centres, proxies, self-hosted, local test servers)")
         return tuple(cls.options) + ((base,) if "base_url" not in own else ()) + extra
 
+    @classmethod
+    def category_for(cls, settings: Mapping[str, Any]) -> str:
+        """The category one connection plays (identity precedence); override when settings decide it."""
+        return cls.category
+
     def secret_values(self) -> list[str]:
         return [str(self.settings[o.name]) for o in self.all_options()
                 if o.secret and self.settings.get(o.name)]

@@ -132,7 +132,7 @@ def _categories(config: Config, registry: Any) -> dict[str, str]:
     out = {}
     for name, cc in config.connections.items():
         try:
-            out[name] = registry.connector(cc.connector).category if registry else "other"
+            out[name] = registry.connector(cc.connector).category_for(cc.settings) if registry else "other"
         except Exception:
             out[name] = "other"
     return out
