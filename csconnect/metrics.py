@@ -271,9 +271,15 @@ def pack_params(config: Config, cls: type[MetricPack]) -> dict[str, Any]:
                            f"pack {cls.name}")
 
 
-def write_definitions(store: Store, registry: Any) -> None:
-    rows = [(m.name, name, m.title, m.unit, m.direction, m.definition)
-            for name, reg in sorted(registry.packs.items()) for m in reg.cls.metrics]
+def write_definitions(store: Store, registry: Any, config: Config | None = None) -> None:
+    """Every installed pack's metrics, with the definitions its configured parameters give."""
+    rows = []
+    for name, reg in sorted(registry.packs.items()):
+        try:
+            metrics = reg.cls(pack_params(config, reg.cls)).definitions() if config else reg.cls.metrics
+        except CsconnectError:      # a pack with broken parameters still lists its metrics
+            metrics = reg.cls.metrics
+        rows += [(m.name, name, m.title, m.unit, m.direction, m.definition) for m in metrics]
     with store.transaction() as conn:
         conn.executemany("INSERT OR REPLACE INTO metric_definitions (metric, pack, title, unit, direction, "
                          "definition) VALUES (?, ?, ?, ?, ?, ?)", rows)
@@ -295,7 +301,7 @@ def run_metrics(store: Store, config: Config, registry: Any, packs: Iterable[str
     for name in classes:   # validate every pack's parameters before running any
         pack_params(config, classes[name])
     when = parse_as_of(as_of)
-    write_definitions(store, registry)
+    write_definitions(store, registry, config)
     results: dict[str, PackResult] = {}
     for name in _order(classes):
         cls = classes[name]
@@ -346,6 +352,13 @@ def kpi_rows(store: Store, metrics: Sequence[str], grain: str = "month", by: str
     names = list(metrics) or list(defs)
     marks = ", ".join("?" * len(names))
     seg_by = by or "all"
+    if by:
+        known = [r["segment_by"] for r in store.query(
+            f"SELECT DISTINCT segment_by FROM metric_values WHERE metric IN ({marks}) AND segment_by != 'all' "
+            "ORDER BY 1", names)]
+        if by not in known:
+            raise UsageError(f"--by {by}: these metrics are not broken down by {by!r} "
+                             f"(they are by: {', '.join(known) or 'nothing yet'})")
     params: list[Any] = [grain, seg_by, *names]
     limit = ""
     if last:

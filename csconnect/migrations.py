@@ -39,8 +39,8 @@ METRICS_SQL = [
         value REAL, PRIMARY KEY (account_id, metric, grain, period_start))""",
     "CREATE INDEX IF NOT EXISTS idx_account_metrics_metric ON account_metrics (metric, grain, period_start)",
     """CREATE TABLE IF NOT EXISTS mrr_movements (
-        account_id TEXT NOT NULL, month TEXT NOT NULL, kind TEXT NOT NULL, amount INTEGER NOT NULL,
-        PRIMARY KEY (account_id, month))""",
+        account_id TEXT NOT NULL, month TEXT NOT NULL, kind TEXT NOT NULL, amount REAL NOT NULL,
+        PRIMARY KEY (account_id, month, kind))""",
     """CREATE TABLE IF NOT EXISTS account_health (
         account_id TEXT PRIMARY KEY, as_of TEXT, score REAL, band TEXT, trend REAL, components TEXT,
         drivers TEXT)""",

@@ -93,7 +93,10 @@ _TABLES = [
         _c("status", required=True, enum="trialing active past_due paused canceled ended"),
         _c("source_status"), _c("plan_id"), _c("plan_name"), _c("product"),
         _c("interval", enum="day week month year"), _c("interval_count", "integer"),
-        _c("quantity", "integer"), _c("currency"), _c("amount", "integer"), _c("mrr", "integer"),
+        _c("quantity", "integer"), _c("currency"),
+        _c("amount", "integer", doc="the whole subscription's charge per billing interval: Σ unit price × "
+                                   "quantity over its items, before discounts and tax"),
+        _c("mrr", "integer", doc="monthly recurring revenue as the source states it (after discounts), if it does"),
         _c("started_at", "timestamp"), _c("trial_start", "timestamp"), _c("trial_end", "timestamp"),
         _c("current_period_start", "timestamp"), _c("current_period_end", "timestamp"),
         _c("cancel_at_period_end", "bool"), _c("canceled_at", "timestamp"), _c("ended_at", "timestamp"),

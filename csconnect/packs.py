@@ -39,6 +39,10 @@ class MetricPack:
     def __init__(self, params: Mapping[str, Any] | None = None):
         self.params = dict(params or {})
 
+    def definitions(self) -> tuple[Metric, ...]:
+        """The metrics as this instance computes them: override to state the active parameters."""
+        return tuple(self.metrics)
+
     def run(self, ctx: "MetricContext") -> None:
         """Compute the pack's metrics and write them through ctx."""
         raise NotImplementedError(f"{type(self).__name__}.run")

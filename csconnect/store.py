@@ -85,7 +85,6 @@ class Store:
                                         timeout=30)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
-            self.conn.execute("PRAGMA temp_store=MEMORY")
             self.conn.execute("PRAGMA cache_size=-16000")
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"{self.path}: cannot open the database: {exc}") from None

@@ -84,8 +84,8 @@ def build_cli() -> click.Group:
         ctx.obj = app
         ctx.call_on_close(app.close)
 
-    from . import accounts_cmds, metrics_cmds, project, sync_cmds
-    for module in (project, sync_cmds, accounts_cmds, metrics_cmds):
+    from . import accounts_cmds, metrics_cmds, new_cmds, project, sync_cmds
+    for module in (project, sync_cmds, accounts_cmds, metrics_cmds, new_cmds):
         module.register(cli)
     _add_plugin_commands(cli)
     return cli

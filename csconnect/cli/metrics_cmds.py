@@ -79,8 +79,8 @@ def _duration(seconds: float) -> str:
 @click.command()
 @click.argument("metric_names", nargs=-1)
 @click.option("--grain", type=click.Choice(GRAINS), default="month", show_default=True)
-@click.option("--by", type=click.Choice(DIMENSIONS + ("plan", "channel", "priority", "assignee", "feature")),
-              help="Break down by a dimension.")
+@click.option("--by", metavar="DIMENSION",
+              help=f"Break down by a dimension ({', '.join(DIMENSIONS)}, plan, channel, … as the packs write).")
 @click.option("--last", type=click.IntRange(1), help="Only the N most recent periods.")
 @format_option
 @pass_app
