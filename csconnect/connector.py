@@ -7,10 +7,12 @@ maps each record to canonical rows with `normalize`.
 """
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable, Iterator, Mapping
 
 from .errors import ConnectorError, RejectError
@@ -136,9 +138,10 @@ class Connector:
     auth_hint: ClassVar[str] = "check the credentials"
 
     def __init__(self, connection: str, settings: Mapping[str, Any], *,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep, root: str | os.PathLike[str] | None = None):
         self.connection = connection
         self.settings = dict(settings)
+        self.root = Path(root) if root is not None else Path.cwd()   # the project folder (csconnect.toml's)
         self._sleep = sleep
         self._http = None
         self._http_lock = threading.Lock()

@@ -222,7 +222,7 @@ def resolve(nodes: list[Node], overrides: dict[tuple[str, str], str], connectors
                 return
             conflicts.append({"kind": f"shared_{rule}", "value": value,
                               "members": sorted({a.label, b.label}),
-                              "resolution": f"not linked: both sides already hold an account of the same source"})
+                              "resolution": "not linked: both sides already hold an account of the same source"})
             return
         if groups.union(a.key, b.key):
             for n in (a, b):

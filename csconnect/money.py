@@ -3,15 +3,19 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-# Currencies whose minor unit is the major unit (Stripe's zero-decimal list).
-ZERO_DECIMAL = frozenset("BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF".split())
-THREE_DECIMAL = frozenset("BHD JOD KWD OMR TND".split())
+# ISO 4217 minor-unit exponents that are not 2 (the default for any other code).
+EXPONENTS: dict[str, int] = {
+    **{c: 0 for c in "BIF CLP DJF GNF ISK JPY KMF KRW MGA PYG RWF UGX UYI VND VUV XAF XOF XPF".split()},
+    **{c: 3 for c in "BHD IQD JOD KWD LYD OMR TND".split()},
+    **{c: 4 for c in "CLF UYW".split()},
+}
+ZERO_DECIMAL = frozenset(c for c, e in EXPONENTS.items() if e == 0)
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
 
 def exponent(currency: str | None) -> int:
-    cur = (currency or "").upper()
-    return 0 if cur in ZERO_DECIMAL else 3 if cur in THREE_DECIMAL else 2
+    """Digits after the decimal point in `currency` (JPY 0, USD 2, KWD 3)."""
+    return EXPONENTS.get((currency or "").upper(), 2)
 
 
 def to_minor(amount: str | float | int | Decimal | None, currency: str | None) -> int | None:

@@ -190,7 +190,7 @@ def plan(config: Config, registry: Any, connections: Iterable[str] | None = None
             raise UsageError(f"no connection named {name!r} in {config.label} (connections: {known})")
         cc = config.connections[name]
         cls = registry.connector(cc.connector)
-        connector = cls(name, cc.settings, sleep=sleep)
+        connector = cls(name, cc.settings, sleep=sleep, root=config.root)
         available = connector.get_streams()
         chosen = [s for s in available if not wanted or s.name in wanted]
         seen.update(s.name for s in available)
@@ -361,7 +361,7 @@ def renormalize(store: Store, config: Config, registry: Any, connections: Iterab
                     batch = normalizer.batch([json.loads(d) for (d,) in chunk_rows])
                     store.write_page(run_id=None, connection=r.connection, stream=r.stream, raw_table=None,
                                      raw_rows=(), rows=batch.rows, rejects=batch.rejects, state=None,
-                                     records=batch.records)
+                                     records=batch.records, deletes=batch.deletes, replaces=batch.replaces)
                     r.records += batch.records
                     r.rows += sum(len(v) for v in batch.rows.values())
                     r.rejects += len(batch.rejects)

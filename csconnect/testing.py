@@ -155,9 +155,13 @@ class ConnectorSuite:
                          connections={self.connection: dict(self.settings, connector=self.connector.name)})
 
     # -- the suite -----------------------------------------------------------------
-    def test_streams_declare_primary_keys_and_tables(self) -> None:
-        assert self.connector.streams, f"{self.connector.name} declares no streams"
-        for stream in self.connector.streams:
+    def test_streams_declare_primary_keys_and_tables(self, tmp_path: Path) -> None:
+        ws = self.workspace(tmp_path)
+        connector = self.connector(self.connection, ws.config.connections[self.connection].settings,
+                                   root=tmp_path)
+        streams = connector.get_streams()
+        assert streams, f"{self.connector.name} declares no streams"
+        for stream in streams:
             assert stream.primary_key, f"stream {stream.name} declares no primary key"
             assert all(t in CONNECTOR_TABLES for t in stream.tables), \
                 f"stream {stream.name} declares tables outside the canonical model: {stream.tables}"
@@ -221,7 +225,8 @@ class ConnectorSuite:
         self.mock_unauthorized(respx_mock)
         ws = self.workspace(tmp_path)
         cls = ws.registry.connector(self.connector.name)
-        connector = cls(self.connection, ws.config.connections[self.connection].settings, sleep=lambda s: None)
+        connector = cls(self.connection, ws.config.connections[self.connection].settings, sleep=lambda s: None,
+                        root=tmp_path)
         with pytest.raises(AuthError) as info:
             connector.check()
         text = str(info.value)

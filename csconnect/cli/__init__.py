@@ -6,7 +6,6 @@ import sys
 import traceback
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 import click
 

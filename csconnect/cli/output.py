@@ -8,6 +8,7 @@ from typing import Any, Iterable, Sequence
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 FORMATS = ("table", "csv", "json")
@@ -53,7 +54,7 @@ def render(rows: Sequence[dict[str, Any]], fmt: str = "table", columns: Sequence
         numeric = all(isinstance(r.get(c), (int, float)) or r.get(c) is None for r in rows)
         table.add_column(c, justify="right" if numeric else "left", overflow="fold")
     for r in rows:
-        table.add_row(*(_cell(r.get(c)) for c in cols))
+        table.add_row(*(escape(_cell(r.get(c))) for c in cols))
     console().print(table)
 
 
