@@ -10,6 +10,7 @@ from .errors import (AuthError, ConfigError, ConnectorError, CsconnectError, Htt
 from .hookspecs import hookimpl
 from .identity import FREE_MAIL as FREE_MAIL_DOMAINS, normalize_domain
 from .model import utc_timestamp
+from .metrics import NONE_SEGMENT, MetricContext, Period
 from .packs import Metric, MetricPack
 from .project import Project
 
@@ -17,7 +18,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CATEGORIES", "AuthError", "ConfigError", "Connector", "ConnectorError", "CsconnectError", "Delete", "HttpError",
-    "MalformedResponse", "Metric", "MetricPack", "MetricsError", "Option", "Page", "PluginError",
+    "MalformedResponse", "Metric", "MetricContext", "MetricPack", "MetricsError", "NONE_SEGMENT", "Period", "Option", "Page", "PluginError",
     "Project", "RejectError", "Replace", "Row", "Stream", "hookimpl", "utc_timestamp", "__version__",
     "FREE_MAIL_DOMAINS", "normalize_domain",
 ]

@@ -234,6 +234,29 @@ class MetricContext:
                 rows.append((metric, period, num, None, None, seg_by, seg))
         self.write_values(rows)
 
+    def insert_values(self, metrics: Sequence[str], select: str, params: Sequence[Any] = ()) -> int:
+        """INSERT … SELECT into metric_values, for large outputs computed in SQL.
+
+        `select` yields (metric, grain, period_start, period_end, segment_by, segment, value,
+        numerator, denominator) for the declared `metrics` it names.
+        """
+        for metric in metrics:
+            self._check(metric)
+        cur = self.db.execute(
+            "INSERT OR REPLACE INTO metric_values (metric, grain, period_start, period_end, segment_by, segment, "
+            f"value, numerator, denominator, computed_at) SELECT *, ? FROM ({select})", [*params, self.computed_at])
+        self.values_written += max(cur.rowcount, 0)
+        return cur.rowcount
+
+    def insert_account_metrics(self, metrics: Sequence[str], select: str, params: Sequence[Any] = ()) -> int:
+        """INSERT … SELECT (account_id, metric, grain, period_start, value) into account_metrics."""
+        for metric in metrics:
+            self._check(metric)
+        cur = self.db.execute("INSERT OR REPLACE INTO account_metrics (account_id, metric, grain, period_start, "
+                              f"value) {select}", params)
+        self.account_values_written += max(cur.rowcount, 0)
+        return cur.rowcount
+
     def replace_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
         """Replace the whole content of a pack-owned output table (mrr_movements, account_health …)."""
         self.db.execute(f"DELETE FROM {quote(table)}")
@@ -271,18 +294,25 @@ def pack_params(config: Config, cls: type[MetricPack]) -> dict[str, Any]:
                            f"pack {cls.name}")
 
 
-def write_definitions(store: Store, registry: Any, config: Config | None = None) -> None:
-    """Every installed pack's metrics, with the definitions its configured parameters give."""
-    rows = []
+def write_definitions(store: Store, registry: Any, config: Config | None = None,
+                      running: Iterable[str] = ()) -> None:
+    """Every installed pack's metrics, with the definitions its configured parameters give.
+
+    Packs about to run replace their rows; the others' rows are only added when missing,
+    so a pack that restated a definition from its data (during its last run) keeps it.
+    """
+    running = set(running)
+    rows: dict[bool, list[tuple[Any, ...]]] = {True: [], False: []}
     for name, reg in sorted(registry.packs.items()):
         try:
             metrics = reg.cls(pack_params(config, reg.cls)).definitions() if config else reg.cls.metrics
         except CsconnectError:      # a pack with broken parameters still lists its metrics
             metrics = reg.cls.metrics
-        rows += [(m.name, name, m.title, m.unit, m.direction, m.definition) for m in metrics]
+        rows[name in running] += [(m.name, name, m.title, m.unit, m.direction, m.definition) for m in metrics]
     with store.transaction() as conn:
-        conn.executemany("INSERT OR REPLACE INTO metric_definitions (metric, pack, title, unit, direction, "
-                         "definition) VALUES (?, ?, ?, ?, ?, ?)", rows)
+        for replace, batch in rows.items():
+            conn.executemany(f"INSERT OR {'REPLACE' if replace else 'IGNORE'} INTO metric_definitions "
+                             "(metric, pack, title, unit, direction, definition) VALUES (?, ?, ?, ?, ?, ?)", batch)
 
 
 def _missing_inputs(ctx: MetricContext, cls: type[MetricPack]) -> str | None:
@@ -301,7 +331,7 @@ def run_metrics(store: Store, config: Config, registry: Any, packs: Iterable[str
     for name in classes:   # validate every pack's parameters before running any
         pack_params(config, classes[name])
     when = parse_as_of(as_of)
-    write_definitions(store, registry, config)
+    write_definitions(store, registry, config, classes)
     results: dict[str, PackResult] = {}
     for name in _order(classes):
         cls = classes[name]
