@@ -1018,3 +1018,31 @@ def test_stream_401_is_an_auth_error():
 )
 def test_parse_retry_after(value, expected):
     assert parse_retry_after(value, now=NOW) == expected
+
+
+ZENDESK = "https://acme.zendesk.com"
+
+
+@respx.mock
+def test_waits_the_server_asked_for_do_not_use_up_attempts():
+    """An export limited to 10 requests a minute answers 429 + Retry-After many times in a row."""
+    limited = [httpx.Response(429, headers={"Retry-After": str(s)}, json={"error": "APIRateLimitExceeded"})
+               for s in (7, 13, 21, 30, 45, 60, 5, 9)]
+    route = respx.get(f"{ZENDESK}/api/v2/incremental/tickets/cursor.json").mock(
+        side_effect=limited + [ok({"tickets": [], "end_of_stream": True})])
+    client = make("zendesk", ZENDESK, max_attempts=3)
+    assert client.get_json("/api/v2/incremental/tickets/cursor.json") == {"tickets": [], "end_of_stream": True}
+    assert route.call_count == 9
+    assert client.waits == [7, 13, 21, 30, 45, 60, 5, 9]
+
+
+@respx.mock
+def test_throttling_stops_past_max_throttle_seconds():
+    respx.get(f"{ZENDESK}/api/v2/tickets.json").mock(
+        return_value=httpx.Response(429, headers={"Retry-After": "600"}, json={"error": "APIRateLimitExceeded"}))
+    client = make("zendesk", ZENDESK, max_attempts=2, max_throttle_seconds=1500)
+    with pytest.raises(HttpError) as info:
+        client.get_json("/api/v2/tickets.json")
+    assert info.value.status_code == 429
+    # two waits fit in 1,500 s of throttling; then two ordinary attempts' worth of backoff
+    assert client.waits[:2] == [600, 600] and len(client.waits) == 3

@@ -68,6 +68,7 @@ class HttpClient:
         secrets: Iterable[str] = (),
         timeout: float = 30.0,
         max_attempts: int = 6,
+        max_throttle_seconds: float = 3600.0,
         backoff_initial: float = 1.0,
         backoff_max: float = 60.0,
         rate_limiter: RateLimiter | None = None,
@@ -84,6 +85,7 @@ class HttpClient:
         self.name = name
         self.waits: list[float] = []
         self.max_attempts = max_attempts
+        self.max_throttle_seconds = max_throttle_seconds
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
         self.rate_limiter = rate_limiter
@@ -254,9 +256,9 @@ class HttpClient:
         kw.pop("params", None)
         what = f"{method} {target.path}"
         _register_header_secrets(kw.get("headers"))
-        seen = {"malformed": 0}
+        seen = {"malformed": 0, "throttled": 0, "throttle_wait": 0.0}
         retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.max_attempts),
+            stop=lambda state: self._should_stop(state, seen),
             retry=self._should_retry,
             wait=self._wait,
             sleep=self._sleep_and_record,
@@ -318,6 +320,17 @@ class HttpClient:
             return is_retryable(state.outcome.exception())
         decision = state.outcome.result().decision
         return decision is not None and decision.retry
+
+    def _should_stop(self, state: tenacity.RetryCallState, seen: dict) -> bool:
+        """Stop after max_attempts, not counting waits the server asked for (up to max_throttle_seconds)."""
+        if not state.outcome.failed:
+            decision = state.outcome.result().decision
+            if decision is not None and decision.throttled and decision.wait is not None:
+                if seen["throttle_wait"] + decision.wait <= self.max_throttle_seconds:
+                    seen["throttled"] += 1
+                    seen["throttle_wait"] += max(decision.wait, self.backoff_initial)
+                    return False
+        return state.attempt_number - seen["throttled"] >= self.max_attempts
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
         """The server's wait when it gave one (a zero or past one waits backoff_initial), else backoff."""

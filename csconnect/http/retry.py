@@ -27,12 +27,15 @@ _DNS_FAILURES = (
 class RetryDecision:
     """What to do with one response: retry (after `wait` seconds, None = default backoff) or stop.
 
-    `message` is the reason shown in the final error when `retry` is False.
+    `message` is the reason shown in the final error when `retry` is False. `throttled` marks
+    a wait the server asked for (a 429 with Retry-After, a rate-limit reset): such attempts do
+    not count toward `max_attempts`, only toward the client's `max_throttle_seconds`.
     """
 
     retry: bool
     wait: float | None = None
     message: str | None = None
+    throttled: bool = False
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -79,7 +82,8 @@ def default_decision(response: httpx.Response) -> RetryDecision | None:
     """Retry 429 and 5xx gateway errors (honouring Retry-After); None for everything else."""
     if response.status_code not in RETRY_STATUSES:
         return None
-    return RetryDecision(retry=True, wait=parse_retry_after(response.headers.get("Retry-After")))
+    wait = parse_retry_after(response.headers.get("Retry-After"))
+    return RetryDecision(retry=True, wait=wait, throttled=response.status_code == 429 and wait is not None)
 
 
 def is_retryable(exc: BaseException) -> bool:
