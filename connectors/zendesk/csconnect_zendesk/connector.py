@@ -138,7 +138,6 @@ class ZendeskConnector(Connector):
         per_minute = float(s.get("export_rate_limit") or DEFAULT_EXPORT_RATE)
         self.export_limiter = RateLimiter(per_minute / 60, burst=1, sleep=pace)
         self.lookups = Lookups(self)
-        self._throttle = threading.local()
 
     # -- HTTP ----------------------------------------------------------------------------------
     def headers(self) -> dict[str, str]:
@@ -161,8 +160,7 @@ class ZendeskConnector(Connector):
         if status == 429:
             wait = parse_retry_after(response.headers.get("Retry-After"))
             wait = DEFAULT_THROTTLE_WAIT if wait is None else wait
-            self._throttle.wait = wait if wait > 0 else 1.0
-            return RetryDecision(retry=True, wait=wait)
+            return RetryDecision(retry=True, wait=wait, throttled=True)   # never uses up attempts
         said = self.error_message(response)
         if status == 403 and "/incremental/" in path:
             text = ("incremental exports need an admin: use an admin's API token or OAuth token"
@@ -194,42 +192,23 @@ class ZendeskConnector(Connector):
             return f"{error}: {description}" if description else error
         return None
 
-    def throttle_wait(self) -> float | None:
-        """The wait the last 429 this thread saw asked for (None: none, or too long to wait)."""
-        wait = getattr(self._throttle, "wait", None)
-        self._throttle.wait = None
-        return wait if wait is not None and wait <= LONGEST_WAIT else None
-
     def pages(self, path: str, paginator: Paginator, *, params: dict[str, Any], records: str,
               start: dict[str, Any] | None = None, export: bool = False) -> Iterator[PageResult]:
-        """`http.paginate`, paced by the export limiter, that never gives up on 429.
+        """`http.paginate`, with export requests paced by the shared export limiter.
 
-        The HTTP client honours each Retry-After but counts 429s against `max_attempts`; when it
-        gives up on one, this waits the last Retry-After and resumes from the last page read,
-        exactly as a resumed sync would (the engine has that page's state already).
+        A 429 waits what its Retry-After says and never uses up the client's attempts
+        (classify marks it throttled), so a long export at 10 requests a minute completes.
         """
-        position = start
+        results = self.http.paginate(path, paginator, params=params, records=records, start=start)
         while True:
-            results = self.http.paginate(path, paginator, params=params, records=records, start=position)
-            while True:
-                if export:
-                    self.export_limiter.acquire()
-                try:
-                    result = next(results)
-                except StopIteration:
-                    return
-                except HttpError as exc:
-                    wait = self.throttle_wait() if exc.status_code == 429 else None
-                    if wait is None:
-                        raise
-                    log.warning("%s: Zendesk still answers 429 on %s; waiting %.0f s (Retry-After) and going on",
-                                self.connection, path, wait)
-                    self.sleep(wait)
-                    break
-                position = result.state
-                yield result
-                if position is None:
-                    return
+            if export:
+                self.export_limiter.acquire()      # one acquire per request: the last page ends the loop
+            result = next(results, None)
+            if result is None:
+                return
+            yield result
+            if result.state is None:
+                return
 
     def first_start(self) -> int:
         """The start_time of a first export, never within the last minute (Zendesk refuses those)."""
