@@ -349,7 +349,7 @@ class DemoConnector(Connector):
         Option("accounts", int, 300, "customer accounts (including trials that never paid)"),
         Option("months", int, 24, "calendar months of history"),
         Option("end_month", str, "", "last simulated month, YYYY-MM (empty: the last complete month)"),
-        Option("usage_scale", float, 1.0, "product activity per user (1.0 gives about 240k usage_daily rows)"),
+        Option("usage_scale", float, 1.0, "product activity per user (1.0 gives about 450k usage_daily rows)"),
         Option("page_size", int, 500, "records per page"),
     )
 

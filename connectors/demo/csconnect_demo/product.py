@@ -70,7 +70,7 @@ def usage_month(w: "World", m: int) -> dict[str, list[dict[str, Any]]]:
         return out
     sessions_of = {True: _poisson_table(1.2), False: _poisson_table(0.4)}
     width_of = {True: _poisson_table(1.5), False: _poisson_table(0.6)}
-    casual_days = _poisson_table(0.8 * scale)
+    casual_days = _poisson_table(2.0 * scale)
     for a in w.accounts:
         spans = a.overlap(lo, hi)
         if not spans:
@@ -87,9 +87,9 @@ def usage_month(w: "World", m: int) -> dict[str, list[dict[str, Any]]]:
         mau = max(1, round(seats * util * min(1.0, len(live_days) / 7)))
         breadth = max(1, min(len(FEATURES), round(2 + 7 * h + r.gauss(0, 1))))
         weekdays = [t for t in live_days if to_date(t).weekday() < 5] or live_days
-        p_power = min(0.95, 0.3 * scale)
+        p_power = min(0.95, 0.5 * scale)
         for u in range(mau):
-            power = u < max(1, mau * 15 // 100)
+            power = u < max(1, mau * 20 // 100)
             if power:
                 active = [t for t in weekdays if rand() < p_power] or [weekdays[int(rand() * len(weekdays))]]
             else:
