@@ -129,7 +129,8 @@ def config_template(connector_classes: list[type[Connector]]) -> str:
                 env = o.env or f"{cls.name.upper()}_{o.name.upper()}"
                 lines.append(f'# {o.name} = "${{{env}}}"' + (f"  # {o.help}" if o.help else ""))
             elif o.required:
-                lines.append(f"# {o.name} = \"\"  # required" + (f": {o.help}" if o.help else ""))
+                placeholder = {int: "0", float: "0.0", bool: "false", list: "[]", dict: "{}"}.get(o.type, '""')
+                lines.append(f"# {o.name} = {placeholder}  # required" + (f": {o.help}" if o.help else ""))
             elif o.default is not None and o.name not in ("timeout", "max_attempts", "allow_insecure"):
                 lines.append(f"# {o.name} = {_toml_value(o.default)}" + (f"  # {o.help}" if o.help else ""))
         lines.append("")
