@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import re
 import threading
-import time
-from typing import Any, Callable, ClassVar, Mapping
+from typing import Any, ClassVar, Mapping
 from urllib.parse import quote
 
-from csconnect import AuthError, ConfigError, Connector, HttpError, Option
+from csconnect import AuthError, Connector, HttpError, Option
 from csconnect.http import RetryDecision
 
 from .normalize import EXTERNAL_ID_KEYS
@@ -90,23 +89,15 @@ class StripeConnector(Connector):
     options: ClassVar[tuple[Option, ...]] = (
         Option("api_key", str, help=f"a restricted key (rk_…) with read access to {READ_SCOPES}",
                secret=True, env="STRIPE_API_KEY"),
-        Option("page_size", int, 100, "objects per list request (1-100)"),
-        # Declared here so that the default applies (see DEFAULT_RATE_LIMIT for the choice).
-        Option("rate_limit", float, DEFAULT_RATE_LIMIT, "requests per second for all streams (Stripe allows "
-                                                        "100 live, 25 test, shared with your own integration)"),
+        Option("page_size", int, 100, "objects per list request (1-100, Stripe's list limit)", min=1, max=100),
         Option("external_id_keys", dict, {}, "customer metadata keys holding another system's account id, "
                                              "e.g. { crm_id = \"hubspot\" }"),
     )
     streams = (CustomersStream, ProductsStream, PricesStream, SubscriptionsStream, InvoiceItemsStream,
                InvoicesStream)
 
-    def __init__(self, connection: str, settings: Mapping[str, Any], *,
-                 sleep: Callable[[float], None] = time.sleep):
-        super().__init__(connection, settings, sleep=sleep)
-        size = self.settings.get("page_size", 100)
-        if not isinstance(size, int) or not 1 <= size <= 100:
-            raise ConfigError(f"connections.{connection}.page_size: must be 1 to 100 (Stripe's list limit), "
-                              f"got {size!r}")
+    def __init__(self, connection: str, settings: Mapping[str, Any], **kw: Any):
+        super().__init__(connection, settings, **kw)
         extra = self.settings.get("external_id_keys") or {}
         self.external_id_keys = {**EXTERNAL_ID_KEYS, **{str(k).lower(): str(v) for k, v in extra.items()}}
         self.catalog = Catalog(self)
@@ -152,8 +143,8 @@ class StripeConnector(Connector):
             self.http.get_json("/v1/customers", params={"limit": 1})
         except AuthError as exc:
             last = getattr(self._errors, "last", None)
-            code = last[0] if last else (403 if "(403)" in str(exc) else 401)
-            said = last[1] if last else "no reason given"
+            code = exc.status_code or 401
+            said = last[1] if last and last[0] == code else "no reason given"
             verb, hint = ("rejected", "check api_key") if code == 401 else (
                 "refused", f"give the restricted key read access to {READ_SCOPES}")
             raise AuthError(f"{self.connection}: the API key was {verb} ({code}): {said}; {hint}") from None

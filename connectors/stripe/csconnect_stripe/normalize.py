@@ -18,7 +18,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Iterable, Mapping
 
-from csconnect import RejectError, Row
+from csconnect import FREE_MAIL_DOMAINS, RejectError, Row, normalize_domain
 
 Ref = Callable[[Any], "str | None"]
 
@@ -32,12 +32,6 @@ STATUS = {
 MRR_STATUSES = frozenset({"active", "past_due", "unpaid"})   # source statuses that carry MRR
 MONTHLY = {"month": Decimal(1), "year": Decimal(1) / 12, "week": Decimal(52) / 12, "day": Decimal(365) / 12}
 
-FREE_MAIL = frozenset("""
-gmail.com googlemail.com yahoo.com ymail.com hotmail.com outlook.com live.com msn.com aol.com icloud.com
-me.com mac.com proton.me protonmail.com pm.me gmx.com gmx.de gmx.net web.de mail.com yandex.ru yandex.com
-qq.com 163.com 126.com hey.com fastmail.com tutanota.com mail.ru orange.fr free.fr laposte.net
-comcast.net verizon.net att.net t-online.de libero.it naver.com
-""".split())
 # Metadata keys that hold another system's id for the customer -> the external_ids key.
 EXTERNAL_ID_KEYS = {
     "hubspot_company_id": "hubspot", "hubspot_id": "hubspot",
@@ -66,10 +60,11 @@ def _upper(code: Any) -> Any:
 # -- customers ---------------------------------------------------------------------------
 
 def email_domain(email: Any) -> str | None:
+    """The customer's company domain from its billing email; None for free mail (gmail.com …)."""
     if not isinstance(email, str) or "@" not in email:
         return None
-    domain = email.rsplit("@", 1)[1].strip().lower().rstrip(".")
-    return None if not domain or "." not in domain or domain in FREE_MAIL else domain
+    domain = normalize_domain(email)
+    return None if domain in FREE_MAIL_DOMAINS else domain
 
 
 def customer_rows(rec: Mapping[str, Any], key_map: Mapping[str, str] = EXTERNAL_ID_KEYS) -> list[Row]:

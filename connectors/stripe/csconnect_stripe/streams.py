@@ -19,7 +19,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Iterable, Iterator
 from urllib.parse import quote
 
-from csconnect import HttpError, Page, Row, Stream, utc_timestamp
+from csconnect import HttpError, Page, Replace, Row, Stream, utc_timestamp
 from csconnect.http import CursorPaginator
 
 from . import normalize as nz
@@ -248,7 +248,10 @@ class InvoiceItemsStream(StripeStream):
 
 
 class InvoicesStream(StripeStream):
-    """Invoices with every line (an invoice holds at most 10 inline; the rest are paged)."""
+    """Invoices with every line (an invoice holds at most 10 inline; the rest are paged).
+
+    Each read of an invoice replaces all its lines, so a line removed from a draft disappears.
+    """
 
     name = "invoices"
     path = "/v1/invoices"
@@ -270,3 +273,12 @@ class InvoicesStream(StripeStream):
             for line in lines.get("data") or []:
                 self._expand_price(line)
         return records
+
+    def normalize(self, record: dict[str, Any]) -> Iterable[Row | Replace]:
+        # When the record holds every line of the invoice (prepare pages them in), drop the lines
+        # stored for it before, in the same transaction, so lines removed from a draft go too. A
+        # payload without its complete line list replaces nothing.
+        lines = record.get("lines")
+        if isinstance(lines, dict) and isinstance(lines.get("data"), list) and not lines.get("has_more"):
+            yield Replace("invoice_lines", "invoice_id", self.ref(record["id"]))
+        yield from super().normalize(record)

@@ -82,13 +82,14 @@ def test_check_403_names_the_missing_permission(tmp_path: Path, respx_mock: Any)
 def test_default_rate_limit_and_page_size_bounds(tmp_path: Path) -> None:
     ws = Workspace(tmp_path, StripeConnector, connections={"stripe": {"api_key": API_KEY}})
     settings = ws.config.connections["stripe"].settings
-    assert settings["rate_limit"] == 20.0 and settings["page_size"] == 100
+    assert settings["rate_limit"] is None and settings["page_size"] == 100    # unset: the connector's default
     connector = StripeConnector("stripe", settings)
     assert connector.http.rate_limiter.rate == 20.0
     connector.close()
-    for bad in (0, 101):
-        with pytest.raises(ConfigError, match="page_size: must be 1 to 100"):
-            StripeConnector("stripe", dict(settings, page_size=bad))
+    for bad, said in ((0, "at least 1"), (101, "at most 100")):
+        with pytest.raises(ConfigError, match=f"connections.stripe.page_size: must be {said}"):
+            Workspace(tmp_path / str(bad), StripeConnector,
+                      connections={"stripe": {"api_key": API_KEY, "page_size": bad}})
 
 
 def test_an_invoice_with_12_lines_pages_through_its_lines(tmp_path: Path, fake: FakeStripe) -> None:
@@ -282,3 +283,25 @@ def test_a_pre_basil_event_payload_normalizes_like_the_pinned_shape(tmp_path: Pa
     (line,) = ws.rows("invoice_lines", "invoice_id = 'stripe:in_acme_1'")
     assert (line["source_id"], line["kind"], line["amount"], line["interval"], line["subscription_id"]) == (
         "il_acme_1", "subscription", 12_000, "month", "stripe:sub_acme")
+
+
+def test_lines_removed_from_a_draft_invoice_disappear_at_the_next_sync(tmp_path: Path, fake: FakeStripe) -> None:
+    def draft(n: int) -> dict:
+        return sp.invoice("in_draft", "cus_acme", [
+            sp.line(f"il_draft_{i}", "in_draft", P["price_pro"], 1_000 * (i + 1), subscription="sub_acme",
+                    subscription_item="si_acme", start=T0 + 31 * DAY, end=T0 + 59 * DAY) for i in range(n)],
+            status="draft", subscription="sub_acme", created=T0 + 31 * DAY)
+
+    fake.add_invoice(draft(3))
+    ws = workspace(tmp_path)
+    assert ws.sync().ok
+    assert len(ws.rows("invoice_lines", "invoice_id = 'stripe:in_draft'")) == 3
+    two = fake.add_invoice(draft(2))           # a line was removed from the draft
+    fake.emit(sp.event("evt_draft", "invoice.updated", two, int(time.time()) + 1))
+    assert ws.sync().ok
+    rows = ws.rows("invoice_lines", "invoice_id = 'stripe:in_draft'")
+    assert sorted((r["source_id"], r["amount"]) for r in rows) == [("il_draft_0", 1_000), ("il_draft_1", 2_000)]
+    assert len(ws.rows("invoice_lines", "invoice_id = 'stripe:in_acme_1'")) == 1     # other invoices keep theirs
+    before = ws.snapshot()
+    ws.normalize()                             # a rebuild replays the replacement
+    assert ws.snapshot() == before
