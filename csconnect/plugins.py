@@ -51,6 +51,20 @@ class Registry:
         self.conflicts: dict[tuple[str, str], str] = {}
         self._collect("register_connectors", "connector", self.connectors, validate_connector_class)
         self._collect("register_metric_packs", "metric pack", self.packs, validate_pack_class)
+        self._check_metric_names()
+
+    def _check_metric_names(self) -> None:
+        """Metric names are global: two packs declaring one name would overwrite each other's values."""
+        owner: dict[str, Registered] = {}
+        for name, reg in sorted(self.packs.items()):
+            for metric in reg.cls.metrics:  # type: ignore[attr-defined]
+                other = owner.setdefault(metric.name, reg)
+                if other is not reg:
+                    message = (f"metric {metric.name!r} is declared by two metric packs: {other.cls.name} "
+                               f"({describe(other.plugin)}) and {name} ({describe(reg.plugin)}); "
+                               "uninstall one of them")
+                    for pack in (other.cls.name, name):  # type: ignore[attr-defined]
+                        self.conflicts.setdefault(("metric pack", pack), message)
 
     def _collect(self, hook: str, kind: str, into: dict[str, Registered],
                  validate: Callable[[Any], None]) -> None:

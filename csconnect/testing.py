@@ -30,7 +30,7 @@ from .hookspecs import hookimpl
 from .model import CONNECTOR_TABLES, TABLES, validate_row
 from .packs import MetricPack
 from .plugins import Registry, build_registry, get_registry, set_registry
-from .store import Store
+from .store import Store, now_iso
 from .sync import SyncReport, renormalize, run_sync
 
 
@@ -112,6 +112,44 @@ class Workspace:
 
     def rejects(self) -> list[dict[str, Any]]:
         return self.rows("_csconnect_rejects")
+
+    def add_rows(self, table: str, rows: list[dict[str, Any]], connection: str = "test") -> None:
+        """Write canonical rows as a sync would: validated, common columns filled, upserted."""
+        from .sync import Normalizer
+
+        class _Stream:
+            name = "rows"
+
+        fake = _Stream()
+        fake.connection = connection  # type: ignore[attr-defined]
+        normalizer = Normalizer(fake)  # type: ignore[arg-type]
+        synced_at = now_iso(precise=True)
+        tuples = [normalizer.row(table, dict(r), synced_at) for r in rows]
+        self.store.write_page(run_id=None, connection=connection, stream="rows", raw_table=None, raw_rows=(),
+                              rows={table: tuples}, rejects=(), state=None, records=len(rows))
+
+    def link(self) -> Any:
+        """Resolve identity (sets account_id on every canonical row)."""
+        from .identity import link
+        return link(self.store, self.config, self.registry)
+
+    def run_metrics(self, *packs: str, as_of: Any = None) -> list[Any]:
+        from .metrics import run_metrics
+        return run_metrics(self.store, self.config, self.registry, packs or None, as_of)
+
+    def values(self, metric: str, segment_by: str = "all", grain: str = "month") -> dict[str, Any]:
+        """{period_start (or segment when broken down): value} of one metric."""
+        rows = self.store.query("SELECT period_start, segment, value FROM metric_values WHERE metric = ? AND "
+                                "segment_by = ? AND grain = ? ORDER BY period_start, segment",
+                                [metric, segment_by, grain])
+        key = "period_start" if segment_by == "all" else "segment"
+        return {r[key] if segment_by == "all" else (r["period_start"], r["segment"]): r["value"] for r in rows}
+
+    def state(self, connection: str, stream: str) -> dict[str, Any] | None:
+        return self.store.get_state(connection, stream)
+
+    def set_state(self, connection: str, stream: str, state: dict[str, Any]) -> None:
+        self.store.set_state(connection, stream, state)
 
     def snapshot(self, ignore: tuple[str, ...] = ("synced_at",)) -> dict[str, list[tuple[Any, ...]]]:
         """Every raw and canonical table's rows, sorted, without volatile columns: compare two runs."""

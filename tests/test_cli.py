@@ -155,3 +155,14 @@ def test_every_command_has_help():
                 walk(cmd, f"{prefix}{name} ")
 
     walk(cli)
+
+
+def test_commands_that_only_read_the_database_need_no_secrets(project, monkeypatch, capsys):
+    run("sync")
+    monkeypatch.delenv("FAKE_TOKEN")
+    code, out, err = run_main(capsys, "metrics", "run", "--as-of", "2026-03-15", "--format", "json")
+    assert code == 0, err
+    code, out, err = run_main(capsys, "kpi", "account_count", "--format", "json")
+    assert code == 0 and json.loads(out)[0]["value"] == 12
+    code, out, err = run_main(capsys, "sync")                 # a sync does need it
+    assert code == 1 and "FAKE_TOKEN" in err

@@ -152,3 +152,15 @@ def test_fake_pack_plugin_is_found_through_the_registry():
     with pytest.raises(Exception, match="no metric pack named 'gamma' is installed"):
         registry.pack("gamma")
     assert MetricsError
+
+
+def test_workspace_helpers_for_pack_authors(tmp_path):
+    from csconnect.testing import Workspace
+    w = Workspace(tmp_path, pf.RevenueLikePack)
+    w.add_rows("source_accounts", [{"source_id": "a", "source_account_id": "a", "name": "A"},
+                                   {"source_id": "b", "source_account_id": "b", "name": "B"}])
+    assert w.link().accounts == 2
+    [result] = w.run_metrics("alpha", as_of="2026-01-31")
+    assert result.status == "ok" and w.values("account_count") == {"2026-01-01": 2}
+    with pytest.raises(Exception, match="source_accounts.created_at: not an ISO 8601 timestamp"):
+        w.add_rows("source_accounts", [{"source_id": "c", "created_at": "yesterday"}])

@@ -135,3 +135,16 @@ def test_every_hook_has_a_test():
         assert hasattr(hookspecs, name)
         assert source.count(name) >= 2, name
     assert "register_metric_packs" in source and "fake_registry.packs" in source
+
+
+def test_two_packs_declaring_one_metric_name_is_an_error():
+    from csconnect import Metric, MetricPack
+    from csconnect.testing import plugin_for
+
+    class Mine(MetricPack):
+        name = "mine"
+        metrics = (Metric("account_count", "Accounts", "count", "up", "mine"),)
+
+    registry = build_registry([pf.good, plugin_for(Mine)], entry_points=False)
+    with pytest.raises(PluginError, match="metric 'account_count' is declared by two metric packs: alpha"):
+        registry.pack("mine")

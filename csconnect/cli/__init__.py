@@ -32,13 +32,23 @@ class App:
 
     @cached_property
     def config(self):
+        """The whole configuration, every connection's options (and secrets) resolved."""
         from ..config import load_config
         return load_config(self.config_path, registry=self.registry)
+
+    @cached_property
+    def data_config(self):
+        """The configuration without resolving connections: for commands that only read the database,
+        so that `metrics run`, `kpi` or `accounts` work without the sources' secrets set."""
+        if "config" in self.__dict__:
+            return self.config
+        from ..config import load_config
+        return load_config(self.config_path, registry=None)
 
     def store(self):
         from ..store import Store
         if self._store is None:
-            self._store = Store(self.config.database)
+            self._store = Store(self.data_config.database)
         return self._store
 
     def close(self) -> None:

@@ -21,7 +21,7 @@ def register(cli: click.Group) -> None:
 @pass_app
 def link(app: App) -> None:
     """Resolve account identity across sources (runs after every sync too)."""
-    summary = link_accounts(app.store(), app.config, app.registry)
+    summary = link_accounts(app.store(), app.data_config, app.registry)
     click.echo(summary.line())
 
 

@@ -30,7 +30,7 @@ def metrics() -> None:
 def metrics_run(app: App, packs: tuple[str, ...], as_of: str | None, fmt: str) -> None:
     """Run metric packs (all installed by default) in dependency order."""
     show = sys.stderr.isatty() and fmt == "table"
-    results = run_metrics(app.store(), app.config, app.registry, packs or None, as_of,
+    results = run_metrics(app.store(), app.data_config, app.registry, packs or None, as_of,
                           progress=(lambda name: echo_err(f"running {name} …")) if show else None)
     rows = [{"pack": r.pack, "status": r.status, "values": r.values, "account_values": r.account_values,
              "seconds": r.seconds, "reason": r.reason} for r in results]
@@ -100,6 +100,6 @@ def kpi(app: App, metric_names: tuple[str, ...], grain: str, by: str | None, las
         key = (r["period_start"], r["segment"])
         line = wide.setdefault(key, {"period": r["period_start"][:7] if grain in ("month", "quarter")
                                      else r["period_start"], **({by: r["segment"]} if by else {})})
-        line[r["metric"]] = format_value(r["value"], r["unit"], app.config.reporting_currency)
+        line[r["metric"]] = format_value(r["value"], r["unit"], app.data_config.reporting_currency)
     cols = ["period"] + ([by] if by else []) + [m for m in order if any(m in w for w in wide.values())]
     render(list(wide.values()), "table", cols)
