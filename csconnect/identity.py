@@ -251,7 +251,9 @@ def resolve(nodes: list[Node], overrides: dict[tuple[str, str], str], connectors
                 continue
             per_source = Counter(m.key[0] for m in members)
             dup = [s for s, c in per_source.items() if c > 1]
-            if dup:
+            # Ambiguous only while some account here is still unlinked: look-alikes that other
+            # rules already placed in separate accounts are not a conflict.
+            if dup and any(m.rule is None for m in members):
                 conflicts.append({"kind": f"shared_{rule}", "value": value,
                                   "members": sorted(m.label for m in members if m.key[0] in dup),
                                   "resolution": "each linked at most once per source; the oldest wins"})

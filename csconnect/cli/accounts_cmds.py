@@ -49,8 +49,8 @@ def accounts(app: App, account: str | None, conflicts: bool, search: str | None,
     if search:
         where, params = "WHERE a.name LIKE ? OR a.domain LIKE ?", [f"%{search}%", f"%{search}%"]
     rows = store.query(
-        "SELECT a.account_id, a.name, a.domain, a.segment, a.owner, a.seats, count(l.source) AS sources, "
-        "group_concat(l.source || ' (' || l.rule || ')', ', ') AS linked FROM accounts a "
+        "SELECT a.account_id, a.name, a.domain, a.segment, a.owner, a.seats, "
+        "group_concat(l.source, ', ') AS sources FROM accounts a "
         f"LEFT JOIN account_links l ON l.account_id = a.account_id {where} "
         "GROUP BY a.account_id ORDER BY a.name LIMIT ?", params + [limit])
     render(rows, fmt, empty="no accounts yet; run `csconnect sync` (it links accounts afterwards)")

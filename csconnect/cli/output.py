@@ -18,7 +18,10 @@ format_option = click.option("--format", "fmt", type=click.Choice(FORMATS), defa
 
 
 def console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    stream = sys.stderr if stderr else sys.stdout
+    # A terminal gets its own width; a pipe or file gets wide lines rather than folded cells.
+    width = None if stream.isatty() else 200
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
 
 
 def _cell(value: Any) -> str:
