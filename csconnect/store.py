@@ -153,17 +153,16 @@ class Store:
                    raw_rows: Sequence[tuple[Any, ...]], rows: dict[str, list[tuple[Any, ...]]],
                    rejects: Sequence[Reject], state: dict[str, Any] | None, records: int,
                    clear_reject_ids: Sequence[str] = (), deletes: Sequence[tuple[str, str]] = (),
-                   replaces: Sequence[tuple[str, str, Any]] = ()) -> None:
+                   replaces: Sequence[tuple[str, str, Any, str]] = ()) -> None:
         """Write one page — raw rows, canonical rows, rejects, state, run counters — atomically.
 
-        `replaces` (table, column, value) drop this connection's rows matching before the
-        upserts; `deletes` (table, id) remove rows after them. Tables and columns are
-        checked against the model by the caller.
+        After the upserts, `replaces` (table, column, value, synced_at) drop this connection's
+        rows matching column = value that this page did not rewrite (so rows it did rewrite
+        keep their linked account_id), and `deletes` (table, id) remove rows. Tables and
+        columns are checked against the model by the caller.
         """
         with self.transaction():
             c = self.conn
-            for table, column, value in replaces:
-                c.execute(f"DELETE FROM {quote(table)} WHERE source = ? AND {quote(column)} = ?", (connection, value))
             if raw_table and raw_rows:
                 c.executemany(
                     f"INSERT INTO {quote(raw_table)} (id, data, cursor, synced_at) VALUES (?, ?, ?, ?) "
@@ -174,6 +173,9 @@ class Store:
                 if tuples:
                     c.executemany(self.upsert_sql(table), tuples)
                     n_rows += len(tuples)
+            for table, column, value, synced_at in replaces:
+                c.execute(f"DELETE FROM {quote(table)} WHERE source = ? AND {quote(column)} = ? AND synced_at != ?",
+                          (connection, value, synced_at))
             for table, row_id in deletes:
                 c.execute(f"DELETE FROM {quote(table)} WHERE id = ?", (row_id,))
             if clear_reject_ids:

@@ -70,7 +70,7 @@ class Batch:
     rejects: list[Reject] = field(default_factory=list)
     good_ids: list[str] = field(default_factory=list)
     deletes: list[tuple[str, str]] = field(default_factory=list)
-    replaces: list[tuple[str, str, Any]] = field(default_factory=list)
+    replaces: list[tuple[str, str, Any, str]] = field(default_factory=list)
     records: int = 0
     state: dict[str, Any] | None = None
 
@@ -108,7 +108,7 @@ class Normalizer:
                     elif isinstance(item, Replace):
                         if item.column not in TABLES[self._table(item.table)].column_names:
                             raise RejectError(f"{item.table} has no column {item.column!r} to replace by")
-                        replaces.append((item.table, item.column, item.value))
+                        replaces.append((item.table, item.column, item.value, synced_at))
                     else:
                         table, row = item
                         made.append((table, self.row(table, row, synced_at)))

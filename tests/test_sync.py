@@ -212,3 +212,30 @@ def test_delete_and_replace_from_normalize(tmp_path):
     assert sorted((r["invoice_id"], r["amount"]) for r in w.rows("invoice_lines")) == [("b:in_1", 300),
                                                                                           ("b:in_2", 5)]
     assert [r["id"] for r in w.rows("invoices")] == ["b:in_1"]
+
+
+def test_replaced_children_keep_their_linked_account(tmp_path):
+    from csconnect import Connector, Page, Replace, Stream
+
+    class Invoices(Stream):
+        name = "invoices"
+
+        def pages(self, state):
+            yield Page([{"id": "in_1", "lines": self.connector.lines}])
+
+        def normalize(self, r):
+            yield Replace("invoice_lines", "invoice_id", self.ref(r["id"]))
+            for amount in r["lines"]:
+                yield "invoice_lines", {"source_id": f"l{amount}", "source_account_id": "cus_1", "amount": amount,
+                                        "invoice_id": self.ref(r["id"]), "kind": "subscription", "currency": "usd"}
+
+    class Billing(Connector):
+        name, category, streams = "keep", "billing", (Invoices,)
+        lines = [100, 200]
+
+    w = Workspace(tmp_path, Billing, connections={"b": {"connector": "keep"}})
+    w.sync()
+    w.store.conn.execute("UPDATE invoice_lines SET account_id = 'acme'")
+    Billing.lines = [100]
+    w.sync()
+    assert [(r["amount"], r["account_id"]) for r in w.rows("invoice_lines")] == [(100, "acme")]
