@@ -35,6 +35,18 @@ class AccountsStream(Stream):
         yield "contacts", {"source_id": f"c-{r['id']}", "source_account_id": r["id"], "email": r["email"]}
 
 
+def mark_first_record_bad(monkeypatch: Any) -> None:
+    """Make the first account of every page one that normalize rejects."""
+    original = AccountsStream.pages
+
+    def with_bad(self: AccountsStream, state: dict[str, Any] | None) -> Iterator[Page]:
+        for page in original(self, state):
+            page.records[0]["bad"] = True
+            yield page
+
+    monkeypatch.setattr(AccountsStream, "pages", with_bad)
+
+
 class TicketsStream(Stream):
     """Incremental on `updated`; serves tickets from the connector's `tickets` list."""
 

@@ -131,14 +131,7 @@ def test_a_failed_stream_makes_sync_exit_1(project):
 
 
 def test_rejects_command(project, monkeypatch):
-    original = pf.AccountsStream.pages
-
-    def with_bad(self, state):
-        for page in original(self, state):
-            page.records[0]["bad"] = True
-            yield page
-
-    monkeypatch.setattr(pf.AccountsStream, "pages", with_bad)
+    pf.mark_first_record_bad(monkeypatch)
     result = run("sync")
     assert "3 record(s) rejected; see `csconnect rejects`" in result.stderr
     rows = json.loads(run("rejects", "--format", "json").stdout)

@@ -101,13 +101,7 @@ def test_rejects_are_recorded_and_the_sync_goes_on(ws, monkeypatch):
 
 def test_a_reject_clears_when_the_record_later_normalizes(ws, monkeypatch):
     original = pf.AccountsStream.pages
-
-    def with_bad(self, state):
-        for page in original(self, state):
-            page.records[0]["bad"] = True
-            yield page
-
-    monkeypatch.setattr(pf.AccountsStream, "pages", with_bad)
+    pf.mark_first_record_bad(monkeypatch)
     ws.sync(streams=["accounts"])
     assert len(ws.rejects()) == 3
     monkeypatch.setattr(pf.AccountsStream, "pages", original)
