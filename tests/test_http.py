@@ -585,13 +585,13 @@ SECRET = "zq7-secret-value-4f9d1c"
 def test_secrets_in_query_and_headers_never_reach_logs_or_errors(caplog):
     echo = {"error": {"message": f"Invalid key {SECRET} for this account"}}
     respx.get(CUSTOMERS).mock(side_effect=[httpx.Response(503), httpx.Response(400, json=echo)])
-    client = make(secrets=[SECRET], headers={"X-Custom-Token": SECRET}, auth=("sk_live_51HxYzSecretKey", ""))
+    client = make(secrets=[SECRET], headers={"X-Custom-Token": SECRET}, auth=("sk_test_fake_basic_auth_key", ""))
     with caplog.at_level(logging.DEBUG, logger="csconnect.http"), pytest.raises(HttpError) as err:
         client.get(f"customers?key={SECRET}")
-    basic = base64.b64encode(b"sk_live_51HxYzSecretKey:").decode()
+    basic = base64.b64encode(b"sk_test_fake_basic_auth_key:").decode()
     logged = caplog.text
     assert "GET https://api.stripe.com/v1/customers?key=*** -> 503" in logged  # the URL is logged, masked
-    for leaked in (SECRET, "sk_live_51HxYzSecretKey", basic):
+    for leaked in (SECRET, "sk_test_fake_basic_auth_key", basic):
         assert leaked not in logged
         assert leaked not in str(err.value)
     assert str(err.value) == "stripe: GET /v1/customers failed: HTTP 400: Invalid key *** for this account"

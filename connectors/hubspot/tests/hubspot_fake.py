@@ -18,7 +18,7 @@ from typing import Any, Callable
 import httpx
 
 BASE = "https://api.hubapi.com"
-TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
+TOKEN = "pat-na1-test-fake-private-app-token"
 SETTINGS = {"token": TOKEN}        # rate limits at their defaults: with a test sleep they do not wait
 T0 = 1_767_607_200_000       # 2026-01-05T10:00:00Z in epoch ms
 MINUTE = 60_000
