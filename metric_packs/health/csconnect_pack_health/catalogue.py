@@ -1,0 +1,103 @@
+"""The known inputs of the health score: what each measures, where it comes from, its default rule.
+
+This table is the single source of the scoring rules; the README's table is generated from it
+(`python -m csconnect_pack_health.catalogue` prints it, and a test keeps the two the same).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from .rules import Bands, Linear, Rule, nps_rule
+
+
+def pct(x: float) -> str:
+    return f"{x * 100:g}%"
+
+
+def plain(x: float) -> str:
+    return f"{x:g}"
+
+
+def times(x: float) -> str:
+    return f"{x:g}×"
+
+
+def days(x: float) -> str:
+    return f"{x:g} d"
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str
+    group: str                 # default group
+    weight: float              # default weight inside that group
+    label: str                 # how drivers name it
+    higher_better: bool
+    rule: Rule
+    raw: str                   # what the raw value is
+    source: str                # where it is read from
+    fmt: Callable[[float], str] = plain
+    nps: bool = False
+
+
+INPUTS: tuple[Input, ...] = (
+    Input("seat_utilisation", "usage", 40, "seat utilisation", True, Linear(0.1, 0.8),
+          "MAU / seats of the latest complete month",
+          "usage pack: account_metrics `seat_utilisation`, `mau`, `seats` (month)", pct),
+    Input("usage_trend", "usage", 30, "usage trend", True, Linear(0.5, 1.0),
+          "active users in the last 30 days / in the 30 days before",
+          "usage pack: account_metrics `usage_trend` (day at as-of, week for history)", times),
+    Input("feature_breadth", "usage", 30, "feature breadth", True, Linear(0.0, 0.5),
+          "features the account used in the last 30 days / features any account used then",
+          "`usage_daily.features` (active user-days)", pct),
+    Input("csat", "support", 30, "CSAT", True, Linear(0.6, 0.95),
+          "mean of the account's monthly CSAT over the last `csat_months` months",
+          "support pack: account_metrics `csat` (month)", pct),
+    Input("open_escalations", "support", 30, "open escalations", False, Bands(False, ((0, 100), (1, 40)), 0),
+          "escalated tickets open at the instant",
+          "`tickets` (escalated flag, else the support pack's `escalation_tag`)", plain),
+    Input("ticket_volume", "support", 20, "ticket volume", False, Linear(3.0, 1.0),
+          "tickets per seat in the last `window_days` days / the same rate over its peers",
+          "`tickets` created, seats (usage pack `seats`, else `accounts.seats`)", times),
+    Input("reopen_rate", "support", 20, "reopen rate", False, Linear(0.25, 0.05),
+          "tickets solved in the last `window_days` days that were reopened / those solved",
+          "`tickets` (solved_at, reopens)", pct),
+    Input("mrr_trend", "business", 30, "MRR trend", True, Linear(-0.25, 0.05),
+          "MRR now / MRR `mrr_trend_months` month ends earlier − 1",
+          "revenue pack: account_metrics `mrr` (month)", pct),
+    Input("payment_status", "business", 25, "payment status", False,
+          Bands(False, ((0, 100), (30, 50), (60, 20)), 0),
+          "days the oldest unpaid invoice is past due (0: nothing past due)",
+          "`invoices` open or uncollectible, or paid later, `payment_due_days` after creation", days),
+    Input("nps_category", "business", 25, "NPS", True, nps_rule(100, 60, 0),
+          "the account's latest NPS answer (0-10) in the last `nps_max_age_days` days",
+          "`survey_responses` kind nps", plain, nps=True),
+    Input("days_since_touch", "business", 20, "last touch", False,
+          Bands(False, ((30, 100), (60, 70), (90, 40)), 0),
+          "days since the latest activity of a `touch_kinds` kind (or since the account was created)",
+          "`activities`", days),
+)
+BY_NAME = {i.name: i for i in INPUTS}
+GROUP_WEIGHTS = {"usage": 40.0, "support": 30.0, "business": 30.0}
+DEFAULT_GROUPS: dict[str, tuple[float, dict[str, float]]] = {
+    g: (w, {i.name: float(i.weight) for i in INPUTS if i.group == g}) for g, w in GROUP_WEIGHTS.items()}
+
+
+def rule_text(inp: Input, rule: Rule) -> str:
+    if inp.nps:
+        return (f"promoter (9-10) → {rule.score(10):g}, passive (7-8) → {rule.score(7.5):g}, "
+                f"detractor (0-6) → {rule.score(0):g}")
+    return rule.describe(inp.fmt)
+
+
+def markdown_table() -> str:
+    """The README's table of inputs and default rules."""
+    lines = ["| input | group (weight) | raw value | default rule | from |", "|---|---|---|---|---|"]
+    for i in INPUTS:
+        lines.append(f"| `{i.name}` | {i.group} ({i.weight:g}) | {i.raw} | {rule_text(i, i.rule)} | {i.source} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(markdown_table())
