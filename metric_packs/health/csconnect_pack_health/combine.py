@@ -11,9 +11,8 @@ overall = Σ shareᵢ · sᵢ. `combine` is what the components and drivers are 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Callable, Mapping
 
-from .rules import Rule
 from .settings import Profile
 
 # {group: (group weight, {input: (input weight, score or None)})}
@@ -83,16 +82,12 @@ def score_sql(profile: Profile, col: str = "s_{}") -> str:
     return f"(({' + '.join(parts_num)}) / NULLIF({' + '.join(parts_den)}, 0))"
 
 
-def input_score_sql(rule: Rule, raw: str) -> str:
-    return rule.sql(raw)
-
-
 def band_sql(profile: Profile, score: str) -> str:
     return (f"CASE WHEN {score} IS NULL THEN NULL WHEN {score} >= {_lit(profile.green)} THEN 'green' "
             f"WHEN {score} >= {_lit(profile.yellow)} THEN 'yellow' ELSE 'red' END")
 
 
-def by_profile(profiles: list[Profile], expr: "callable", column: str = "pf") -> str:  # type: ignore[valid-type]
+def by_profile(profiles: list[Profile], expr: Callable[[Profile], str], column: str = "pf") -> str:
     """CASE over the profile id column: the default profile (id 0) in ELSE, the others only where they differ."""
     default = expr(profiles[0])
     whens = []

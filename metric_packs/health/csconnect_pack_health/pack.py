@@ -55,7 +55,7 @@ class HealthPack(MetricPack):
         index = {name: i for i, name in enumerate(settings.profiles, start=1)}
         _warn_unused_profiles(ctx, settings)
         sources = Sources(ctx, settings.params)
-        engine = Engine(ctx, settings, customers=False)
+        engine = Engine(ctx, settings, customers=_customers(ctx, settings.params["population"]))
         try:
             sources.drop()
             engine.drop()
@@ -68,7 +68,6 @@ class HealthPack(MetricPack):
                 return
             points = instants(ctx.as_of, ctx.as_of_ts, first, settings.params)
             sources.load_instants(points)
-            engine.customers = _customers(ctx, settings.params["population"])
             accounts = _population_size(ctx, engine.customers)
             built = time.monotonic()
             engine.run(points, accounts)
