@@ -113,8 +113,8 @@ class Workspace:
     def rejects(self) -> list[dict[str, Any]]:
         return self.rows("_csconnect_rejects")
 
-    def add_rows(self, table: str, rows: list[dict[str, Any]], connection: str = "test") -> None:
-        """Write canonical rows as a sync would: validated, common columns filled, upserted."""
+    def add_rows(self, table: str, rows: list[dict[str, Any]], connection: str = "test") -> list[str]:
+        """Write canonical rows as a sync would: validated, common columns filled, upserted; returns their ids."""
         from .sync import Normalizer
 
         class _Stream:
@@ -127,6 +127,7 @@ class Workspace:
         tuples = [normalizer.row(table, dict(r), synced_at) for r in rows]
         self.store.write_page(run_id=None, connection=connection, stream="rows", raw_table=None, raw_rows=(),
                               rows={table: tuples}, rejects=(), state=None, records=len(rows))
+        return [f"{connection}:{r['source_id']}" for r in rows]
 
     def link(self) -> Any:
         """Resolve identity (sets account_id on every canonical row)."""

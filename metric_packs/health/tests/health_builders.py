@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 from csconnect.metrics import run_metrics
-from csconnect.model import TABLES, validate_row
 from csconnect.plugins import build_registry
 from csconnect.testing import Workspace
 
@@ -44,13 +43,9 @@ class Book:
     def row(self, table: str, account: str | None, source: str = "src", **values: Any) -> str:
         self._n += 1
         sid = f"{table}_{self._n}"
-        row = dict(values, id=f"{source}:{sid}", source=source, source_id=sid,
-                   source_account_id=f"{source}-{account}" if account else None, account_id=account,
-                   source_stream=table, synced_at=SYNCED)
-        clean = validate_row(table, row)
-        with self.store.transaction() as conn:
-            conn.execute(self.store.upsert_sql(table), [clean[c] for c in TABLES[table].column_names])
-        return clean["id"]
+        row = dict(values, source_id=sid, source_account_id=f"{source}-{account}" if account else None,
+                   account_id=account)
+        return self.ws.add_rows(table, [row], connection=source)[0]
 
     def ticket(self, account: str, created_at: str, status: str = "open", **values: Any) -> str:
         return self.row("tickets", account, created_at=created_at, status=status, **values)

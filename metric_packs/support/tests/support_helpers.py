@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Any
 
 from csconnect.metrics import run_metrics
-from csconnect.model import TABLES, validate_row
 from csconnect.plugins import build_registry
 from csconnect.testing import Workspace
 
@@ -33,14 +32,10 @@ class Data:
             (account_id, account_id.title(), segment, lifecycle_stage, country, owner, seats, created_at, SYNCED))
 
     def row(self, table: str, source: str, source_id: str, account: str | None = None, **values: Any) -> str:
-        """Insert one canonical row through the model's validation and the store's upsert; returns its id."""
-        row = dict(values, id=f"{source}:{source_id}", source=source, source_id=source_id,
-                   source_account_id=f"{source}-{account}" if account else None, account_id=account,
-                   source_stream=table, synced_at=SYNCED)
-        row = validate_row(table, row)
-        with self.store.transaction() as conn:
-            conn.execute(self.store.upsert_sql(table), [row[c] for c in TABLES[table].column_names])
-        return row["id"]
+        """Insert one canonical row as a sync would (Workspace.add_rows); returns its id."""
+        row = dict(values, source_id=source_id, source_account_id=f"{source}-{account}" if account else None,
+                   account_id=account)
+        return self.ws.add_rows(table, [row], connection=source)[0]
 
     def ticket(self, source_id: str, account: str | None, created_at: str, *, source: str = "zendesk",
                status: str = "open", **values: Any) -> str:
