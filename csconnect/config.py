@@ -38,6 +38,8 @@ TOP_LEVEL: dict[str, type] = {
     "packs": dict,
     "identity": dict,
     "sync": dict,
+    "alerts": dict,      # alert rules and sinks (csconnect/alerts.py)
+    "targets": dict,     # KPI targets for the scorecard (csconnect/scorecard.py)
 }
 SYNC_KEYS: dict[str, type] = {"concurrency": int, "link_after_sync": bool}
 IDENTITY_KEYS: dict[str, type] = {"overrides": dict, "overrides_csv": str, "free_mail_domains": list,
@@ -62,6 +64,8 @@ class Config:
     packs: dict[str, dict[str, Any]] = field(default_factory=dict)
     identity: dict[str, Any] = field(default_factory=dict)
     sync: dict[str, Any] = field(default_factory=dict)
+    alerts: dict[str, Any] = field(default_factory=dict)
+    targets: dict[str, Any] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -121,6 +125,8 @@ def load_config(path: str | os.PathLike[str] | None = None, *, registry: Any = N
     _check_keys(cfg, "identity.", cfg.identity, IDENTITY_KEYS)
     for k, v in cfg.identity.items():
         _typed(cfg, f"identity.{k}", v, IDENTITY_KEYS[k])
+    cfg.alerts = dict(_typed(cfg, "alerts", data.get("alerts", {}), dict))
+    cfg.targets = dict(_typed(cfg, "targets", data.get("targets", {}), dict))
     cfg.packs = {k: dict(_typed(cfg, f"packs.{k}", v, dict)) for k, v in data.get("packs", {}).items()}
     for name, table in data.get("connections", {}).items():
         cfg.connections[name] = _connection(cfg, name, table, registry)

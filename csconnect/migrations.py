@@ -58,6 +58,35 @@ def _v1(conn: sqlite3.Connection) -> None:
             conn.execute(sql)
 
 
+ALERTS_SQL = [
+    # One row per alert episode: a rule firing for an account (or for the company when account_id is
+    # NULL). `key` identifies the episode, so a re-run that sees the same condition updates last_seen
+    # instead of adding a row; when the condition clears, resolved_at is set and a later firing is new.
+    """CREATE TABLE IF NOT EXISTS alerts (
+        id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, rule TEXT NOT NULL, kind TEXT NOT NULL,
+        account_id TEXT, severity TEXT NOT NULL DEFAULT 'warning', message TEXT NOT NULL,
+        "values" TEXT, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, resolved_at TEXT)""",
+    "CREATE INDEX IF NOT EXISTS idx_alerts_account ON alerts (account_id, first_seen)",
+    # The outbox: one row per (alert, sink); a failed post stays 'pending' and is retried next time.
+    """CREATE TABLE IF NOT EXISTS _csconnect_alert_deliveries (
+        alert_id INTEGER NOT NULL, sink TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, last_attempt_at TEXT, sent_at TEXT,
+        PRIMARY KEY (alert_id, sink))""",
+    # KPI targets from [targets] in csconnect.toml, judged per period.
+    """CREATE TABLE IF NOT EXISTS scorecard (
+        metric TEXT NOT NULL, grain TEXT NOT NULL, period_start TEXT NOT NULL,
+        segment_by TEXT NOT NULL DEFAULT 'all', segment TEXT NOT NULL DEFAULT 'all', value REAL,
+        target REAL, direction TEXT NOT NULL, status TEXT NOT NULL, computed_at TEXT,
+        PRIMARY KEY (metric, grain, period_start, segment_by, segment))""",
+]
+
+
+def _v2(conn: sqlite3.Connection) -> None:
+    for sql in ALERTS_SQL:
+        conn.execute(sql)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "canonical model v1, system and metrics tables", _v1),
+    (2, "alerts, alert deliveries and the KPI scorecard", _v2),
 ]

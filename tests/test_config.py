@@ -53,7 +53,7 @@ def test_secret_from_dotenv_and_from_the_declared_variable(tmp_path, fake_regist
      "environment variable FAKE_TOKEN"),
     ('colour = "blue"\n',
      "csconnect.toml: colour: unknown key (known keys here: database, reporting_currency, fx_rates, "
-     "connections, packs, identity, sync)"),
+     "connections, packs, identity, sync, alerts, targets)"),
     ('[connections.fake]\ntoken = "x"\ntokn = "y"\n',
      "csconnect.toml: connections.fake.tokn: unknown option (fake takes: token, fail_after, region)"),
     ('[connections.fake]\ntoken = "x"\nfail_after = "soon"\n',
