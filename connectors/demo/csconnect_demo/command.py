@@ -23,6 +23,11 @@ HEADLINES = [  # (metric, label) shown when the pack that makes it is installed
 ]
 
 
+# KPI targets for the scorecard (csconnect scorecard) and alert rules (csconnect alerts) of the demo company.
+TARGETS_TOML = ""
+ALERTS_TOML = ""
+
+
 def config_text(accounts: int, seed: int, end_month: str) -> str:
     lines = [
         "# The csconnect demo company: four systems of one simulated B2B SaaS business.",
@@ -37,7 +42,7 @@ def config_text(accounts: int, seed: int, end_month: str) -> str:
     for part in PARTS:
         lines += [f"[connections.demo_{part}]", 'connector = "demo"', f'part = "{part}"', f"seed = {seed}",
                   f"accounts = {accounts}", f'end_month = "{end_month}"', ""]
-    return "\n".join(lines)
+    return "\n".join(lines) + TARGETS_TOML + ALERTS_TOML
 
 
 def _last_day(month: str) -> str:
