@@ -104,6 +104,9 @@ def load_config(path: str | os.PathLike[str] | None = None, *, registry: Any = N
     root = file.resolve().parent
     cfg = Config(file, root, root / "csconnect.db", env=_environment(root, environ))
     _check_keys(cfg, "", data, TOP_LEVEL)
+    for top, kind in TOP_LEVEL.items():   # `fx_rates = false` is a one-line error, not a crash below
+        if top in data:
+            _typed(cfg, top, data[top], kind)
     cfg.database = root / _typed(cfg, "database", data.get("database", "csconnect.db"), str)
     cur = _typed(cfg, "reporting_currency", data.get("reporting_currency", "USD"), str).upper()
     if not _CURRENCY.match(cur):
@@ -126,6 +129,9 @@ def load_config(path: str | os.PathLike[str] | None = None, *, registry: Any = N
     for k, v in cfg.identity.items():
         _typed(cfg, f"identity.{k}", v, IDENTITY_KEYS[k])
     cfg.alerts = dict(_typed(cfg, "alerts", data.get("alerts", {}), dict))
+    if cfg.alerts:
+        from .alerts import parse_alerts
+        parse_alerts(cfg)   # rules and sinks checked now: one line naming alerts.rules[N].key
     cfg.targets = dict(_typed(cfg, "targets", data.get("targets", {}), dict))
     cfg.packs = {k: dict(_typed(cfg, f"packs.{k}", v, dict)) for k, v in data.get("packs", {}).items()}
     for name, table in data.get("connections", {}).items():
@@ -201,6 +207,7 @@ def resolve_options(cfg: Config, key: str, options: tuple[Option, ...], given: M
                 log.warning("%s: %s is written in the file; put it in the environment and write "
                             "%s = \"${%s}\" instead", cfg.label, okey, opt.name,
                             opt.env or opt.name.upper())
+                _warn_if_readable(cfg, okey)
             value = _coerce_option(cfg, okey, opt, value)
         elif opt.env and cfg.env.get(opt.env):
             value = _coerce_option(cfg, okey, opt, cfg.env[opt.env])
@@ -213,6 +220,19 @@ def resolve_options(cfg: Config, key: str, options: tuple[Option, ...], given: M
             add_secret(str(value))
         out[opt.name] = value
     return out
+
+
+def _warn_if_readable(cfg: Config, key: str) -> None:
+    """A file holding a literal secret that other users may read: say so, with the fix."""
+    if cfg.path is None or os.name != "posix":
+        return
+    try:
+        mode = cfg.path.stat().st_mode
+    except OSError:
+        return
+    if mode & 0o077:
+        log.warning("%s: %s holds a secret and the file can be read by other users (mode %s); run "
+                    "`chmod 600 %s`", cfg.path, key, oct(mode & 0o777)[2:], cfg.path)
 
 
 def _coerce_option(cfg: Config, key: str, opt: Option, value: Any) -> Any:

@@ -56,3 +56,11 @@ class RejectError(CsconnectError):
 
 class MetricsError(CsconnectError):
     """A metric pack cannot run."""
+
+
+class DeliveryError(CsconnectError):
+    """An alert sink could not deliver; `permanent` when retrying cannot help (a revoked webhook)."""
+
+    def __init__(self, message: str, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent

@@ -1,4 +1,4 @@
-"""The whole public plugin contract: three hooks."""
+"""The whole public plugin contract: four hooks."""
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -17,6 +17,11 @@ def register_connectors(register: Callable[[type], None]) -> None:
 @hookspec
 def register_metric_packs(register: Callable[[type], None]) -> None:
     """Call register(MetricPackClass) for each metric pack the plugin provides."""
+
+
+@hookspec
+def register_alert_sinks(register: Callable[[type], None]) -> None:
+    """Call register(AlertSinkClass) for each alert sink (where new alerts are sent) the plugin provides."""
 
 
 @hookspec

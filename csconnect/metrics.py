@@ -294,6 +294,18 @@ def pack_params(config: Config, cls: type[MetricPack]) -> dict[str, Any]:
                            f"pack {cls.name}")
 
 
+def check_pack_params(config: Config, cls: type[MetricPack]) -> dict[str, Any]:
+    """pack_params, then the pack's own `validate`: a mistake is one ConfigError naming packs.<name>.<key>."""
+    params = pack_params(config, cls)
+    try:
+        cls.validate(params)
+    except ValueError as exc:
+        key = getattr(exc, "key", None)
+        message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        raise config.error(f"packs.{cls.name}" + (f".{key}" if key else ""), message) from None
+    return params
+
+
 def write_definitions(store: Store, registry: Any, config: Config | None = None,
                       running: Iterable[str] = ()) -> None:
     """Every installed pack's metrics, with the definitions its configured parameters give.
@@ -329,9 +341,13 @@ def run_metrics(store: Store, config: Config, registry: Any, packs: Iterable[str
     wanted = list(packs or registry.packs)
     classes = {name: registry.pack(name) for name in wanted}
     for name in classes:   # validate every pack's parameters before running any
-        pack_params(config, classes[name])
+        check_pack_params(config, classes[name])
     when = parse_as_of(as_of)
     write_definitions(store, registry, config, classes)
+    from .scorecard import load_targets, write_scorecard
+    targets = load_targets(store, config, registry, strict=False)   # bad [targets] fail before any pack runs
+    from .alerts import parse_alerts, update_alerts
+    alerts = parse_alerts(config)                     # so do bad [alerts] rules
     results: dict[str, PackResult] = {}
     for name in _order(classes):
         cls = classes[name]
@@ -369,6 +385,10 @@ def run_metrics(store: Store, config: Config, registry: Any, packs: Iterable[str
             log.error("pack %s failed: %s", name, exc)
         finally:
             store.conn.execute("DROP TABLE IF EXISTS temp.fx")
+    if targets:
+        write_scorecard(store, targets)
+    if alerts.rules:
+        update_alerts(store, config, registry, when, settings=alerts)
     return [results[n] for n in _order(classes)]
 
 

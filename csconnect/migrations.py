@@ -76,8 +76,8 @@ ALERTS_SQL = [
     """CREATE TABLE IF NOT EXISTS scorecard (
         metric TEXT NOT NULL, grain TEXT NOT NULL, period_start TEXT NOT NULL,
         segment_by TEXT NOT NULL DEFAULT 'all', segment TEXT NOT NULL DEFAULT 'all', value REAL,
-        target REAL, direction TEXT NOT NULL, status TEXT NOT NULL, computed_at TEXT,
-        PRIMARY KEY (metric, grain, period_start, segment_by, segment))""",
+        target REAL, at_risk REAL, operator TEXT NOT NULL, direction TEXT NOT NULL, status TEXT NOT NULL,
+        computed_at TEXT, PRIMARY KEY (metric, grain, period_start, segment_by, segment))""",
 ]
 
 

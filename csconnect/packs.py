@@ -39,6 +39,16 @@ class MetricPack:
     def __init__(self, params: Mapping[str, Any] | None = None):
         self.params = dict(params or {})
 
+    @classmethod
+    def validate(cls, params: Mapping[str, Any]) -> None:
+        """Check the parameters in depth before any pack runs (default: nothing beyond `parameters`).
+
+        `params` are already resolved against `parameters` (known keys, types, choices, ranges,
+        defaults). Raise ValueError for a mistake; give it a `key` attribute (dotted, under
+        `packs.<name>`, e.g. "weights.usage") and optionally `message` to name the setting:
+        csconnect reports `csconnect.toml: packs.<name>.<key>: <message>` and runs no pack.
+        """
+
     def definitions(self) -> tuple[Metric, ...]:
         """The metrics as this instance computes them: override to state the active parameters."""
         return tuple(self.metrics)

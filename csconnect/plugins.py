@@ -6,6 +6,7 @@ entry-point or distribution names (comma separated; set but empty = none).
 """
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import threading
@@ -16,11 +17,14 @@ from typing import Any, Callable, Iterable
 import pluggy
 
 from . import hookspecs
+from .alert_sinks import validate_sink_class
 from .connector import Connector, validate_connector_class
 from .errors import PluginError
 from .packs import MetricPack, validate_pack_class
 
 GROUP = "csconnect"
+# Built-in behaviour registered like a plugin (after the installed ones, so a plugin's name wins).
+DEFAULT_PLUGINS = ("csconnect.alert_sinks",)
 
 
 @dataclass
@@ -30,6 +34,7 @@ class PluginInfo:
     version: str
     connectors: list[str] = field(default_factory=list)
     packs: list[str] = field(default_factory=list)
+    sinks: list[str] = field(default_factory=list)
     commands: bool = False
     error: str | None = None
 
@@ -41,16 +46,23 @@ class Registered:
 
 
 class Registry:
-    """What the installed plugins contribute: connectors and metric packs by name."""
+    """What the installed plugins contribute: connectors, metric packs and alert sinks by name.
 
-    def __init__(self, pm: pluggy.PluginManager, infos: dict[str, PluginInfo]):
+    `plugins` holds the installed plugins; `builtins` the core's own (DEFAULT_PLUGINS).
+    """
+
+    def __init__(self, pm: pluggy.PluginManager, infos: dict[str, PluginInfo],
+                 builtins: dict[str, PluginInfo] | None = None):
         self.pm = pm
         self.plugins = infos
+        self.builtins = builtins or {}
         self.connectors: dict[str, Registered] = {}
         self.packs: dict[str, Registered] = {}
+        self.sinks: dict[str, Registered] = {}
         self.conflicts: dict[tuple[str, str], str] = {}
         self._collect("register_connectors", "connector", self.connectors, validate_connector_class)
         self._collect("register_metric_packs", "metric pack", self.packs, validate_pack_class)
+        self._collect("register_alert_sinks", "alert sink", self.sinks, validate_sink_class)
         self._check_metric_names()
 
     def _check_metric_names(self) -> None:
@@ -68,8 +80,10 @@ class Registry:
 
     def _collect(self, hook: str, kind: str, into: dict[str, Registered],
                  validate: Callable[[Any], None]) -> None:
-        for impl in getattr(self.pm.hook, hook).get_hookimpls():
-            info = self.plugins.get(impl.plugin_name) or self._info_for(impl.plugin_name)
+        impls = getattr(self.pm.hook, hook).get_hookimpls()
+        for impl in sorted(impls, key=lambda i: i.plugin_name in self.builtins):   # built-ins last
+            info = self.builtins.get(impl.plugin_name) or self.plugins.get(impl.plugin_name) \
+                or self._info_for(impl.plugin_name)
 
             def register(cls: Any, _info: PluginInfo = info) -> None:
                 try:
@@ -79,12 +93,14 @@ class Registry:
                 name = cls.name
                 if name in into and into[name].cls is not cls:
                     other = into[name].plugin
+                    if _info.name in self.builtins:   # an installed plugin's class replaces a built-in
+                        return
                     self.conflicts[(kind, name)] = (
                         f"{kind} {name!r} is registered by two plugins: {describe(other)} and "
                         f"{describe(_info)}; uninstall one of them (pip uninstall …)")
                     return
                 into[name] = Registered(cls, _info)
-                (_info.connectors if kind == "connector" else _info.packs).append(name)
+                {"connector": _info.connectors, "metric pack": _info.packs}.get(kind, _info.sinks).append(name)
 
             try:
                 impl.function(**({"register": register} if impl.argnames else {}))
@@ -111,12 +127,21 @@ class Registry:
             raise PluginError(f"no metric pack named {name!r} is installed (installed: {known})")
         return self.packs[name].cls  # type: ignore[return-value]
 
+    def sink(self, name: str) -> type:
+        """The alert sink class registered as `name` (the `type` of an [alerts.sinks.X] table)."""
+        self._raise_conflict("alert sink", name)
+        if name not in self.sinks:
+            known = ", ".join(sorted(self.sinks)) or "none installed"
+            raise PluginError(f"no alert sink named {name!r} is installed (installed: {known})")
+        return self.sinks[name].cls
+
     def _raise_conflict(self, kind: str, name: str) -> None:
         if (kind, name) in self.conflicts:
             raise PluginError(self.conflicts[(kind, name)])
 
     def problems(self) -> list[str]:
-        out = [f"plugin {p.name} ({p.distribution}): {p.error}" for p in self.plugins.values() if p.error]
+        infos = [*self.plugins.values(), *self.builtins.values()]
+        out = [f"plugin {p.name} ({p.distribution}): {p.error}" for p in infos if p.error]
         return out + list(self.conflicts.values())
 
     def add_commands(self, cli: Any) -> None:
@@ -169,6 +194,12 @@ def build_registry(plugins: Iterable[Any] = (), *, entry_points: bool = True) ->
                 pm.register(ep.load(), name=ep.name)
             except Exception as exc:  # report, keep the others working
                 info.error = f"failed to load: {type(exc).__name__}: {exc}"
+    builtins: dict[str, PluginInfo] = {}
+    for module_name in DEFAULT_PLUGINS:
+        from . import __version__
+        module = importlib.import_module(module_name)
+        builtins[module_name] = PluginInfo(module_name, "csconnect", __version__)
+        pm.register(module, name=module_name)
     for i, obj in enumerate(plugins):
         name = getattr(obj, "__name__", None) or f"{type(obj).__name__}-{i}"
         infos.setdefault(name, PluginInfo(name, getattr(obj, "__module__", name) or name, ""))
@@ -180,7 +211,7 @@ def build_registry(plugins: Iterable[Any] = (), *, entry_points: bool = True) ->
         pname = pm.get_name(plugin) if plugin is not None else None
         if pname and pname in infos:
             infos[pname].error = f"unknown hook: {exc}"
-    return Registry(pm, infos)
+    return Registry(pm, infos, builtins)
 
 
 _registry: Registry | None = None

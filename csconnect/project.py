@@ -62,6 +62,12 @@ class Project:
             last: int | None = None) -> list[dict[str, Any]]:
         return kpi_rows(self.store, metrics, grain, by, last)
 
+    def report(self, path: str | os.PathLike[str] = "report.html", *, segment: str | None = None,
+               months: int = 24) -> Path:
+        """Write the dashboard (one self-contained HTML file) and return its absolute path."""
+        from .report import build_report
+        return build_report(self.store, self.config, path, segment=segment, months=months)
+
     def count(self, table: str) -> int:
         return self.store.count(table)
 

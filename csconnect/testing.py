@@ -35,9 +35,11 @@ from .sync import SyncReport, renormalize, run_sync
 
 
 def plugin_for(*classes: type) -> Any:
-    """A plugin object registering the given Connector and MetricPack classes."""
+    """A plugin object registering the given Connector, MetricPack and AlertSink classes."""
+    from .alert_sinks import AlertSink
     connectors = [c for c in classes if issubclass(c, Connector)]
     packs = [c for c in classes if issubclass(c, MetricPack)]
+    sinks = [c for c in classes if issubclass(c, AlertSink)]
     name = "test-plugin-" + "-".join(c.name for c in classes)
 
     @hookimpl
@@ -50,8 +52,14 @@ def plugin_for(*classes: type) -> Any:
         for p in packs:
             register(p)
 
+    @hookimpl
+    def register_alert_sinks(register: Any) -> None:
+        for s in sinks:
+            register(s)
+
     return types.SimpleNamespace(__name__=name, register_connectors=register_connectors,
-                                 register_metric_packs=register_metric_packs)
+                                 register_metric_packs=register_metric_packs,
+                                 register_alert_sinks=register_alert_sinks)
 
 
 @contextlib.contextmanager

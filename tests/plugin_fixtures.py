@@ -6,6 +6,7 @@ from typing import Any, Iterator
 import click
 
 from csconnect import Connector, Metric, MetricPack, Option, Page, RejectError, Stream, hookimpl
+from csconnect.alert_sinks import AlertSink
 
 
 class AccountsStream(Stream):
@@ -155,3 +156,30 @@ class misspelled:  # noqa: N801 - a hook name that does not exist
     @hookimpl
     def register_conectors(register: Any) -> None:
         pass
+
+
+class EchoSink(AlertSink):
+    """An alert sink that keeps what it is sent."""
+
+    name = "echo"
+    options = (Option("prefix", str, "", "put before each message"),)
+    sent: list[str] = []
+
+    def send(self, alerts: list[Any]) -> None:
+        EchoSink.sent += [self.settings["prefix"] + a.message for a in alerts]
+
+
+class sinks:  # noqa: N801 - registers an alert sink
+    @staticmethod
+    @hookimpl
+    def register_alert_sinks(register: Any) -> None:
+        register(EchoSink)
+
+
+class sinks_clone:  # noqa: N801 - registers an alert sink under a name already taken
+    @staticmethod
+    @hookimpl
+    def register_alert_sinks(register: Any) -> None:
+        class OtherEcho(EchoSink):
+            pass
+        register(OtherEcho)

@@ -159,3 +159,33 @@ def test_commands_that_only_read_the_database_need_no_secrets(project, monkeypat
     assert code == 0 and json.loads(out)[0]["value"] == 12
     code, out, err = run_main(capsys, "sync")                 # a sync does need it
     assert code == 1 and "FAKE_TOKEN" in err
+
+
+def test_check_validates_the_configured_packs_too(project, monkeypatch):
+    def validate(cls, params):
+        if params["multiplier"] > 10:
+            exc = ValueError("too large; use at most 10")
+            exc.key = "multiplier"
+            raise exc
+
+    monkeypatch.setattr(pf.RevenueLikePack, "validate", classmethod(validate))
+    config = project / "csconnect.toml"
+    config.write_text(config.read_text() + "\n[packs.alpha]\nmultiplier = 3\n")
+    result = run("check")
+    assert result.exit_code == 0 and result.stdout == "packs.alpha: ok\nfake: ok (fake ok)\n"
+    config.write_text(config.read_text().replace("multiplier = 3", "multiplier = 30"))
+    result = run("check")
+    assert result.exit_code == 1 and result.stdout == "fake: ok (fake ok)\n"
+    assert result.stderr == "csconnect.toml: packs.alpha.multiplier: too large; use at most 10\n"
+
+
+def test_check_validates_the_kpi_targets_strictly(project):
+    config = project / "csconnect.toml"
+    config.write_text(config.read_text() + '\n[targets]\naccount_count = ">= 10"\n')
+    result = run("check")
+    assert result.exit_code == 0 and result.stdout == "targets: ok (1 KPI target)\nfake: ok (fake ok)\n"
+    config.write_text(config.read_text().replace("account_count =", "acount_count ="))
+    result = run("check")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("csconnect.toml: targets.acount_count: unknown metric; did you mean "
+                                    "account_count or account_count_doubled?")

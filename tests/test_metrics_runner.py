@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 import plugin_fixtures as pf
-from csconnect import Metric, MetricPack
+from csconnect import Metric, MetricPack, Option
 from csconnect.errors import ConfigError, MetricsError
 from csconnect.identity import link
 from csconnect.metrics import MetricContext, _order, kpi_rows, periods, run_metrics
@@ -164,3 +164,47 @@ def test_workspace_helpers_for_pack_authors(tmp_path):
     assert result.status == "ok" and w.values("account_count") == {"2026-01-01": 2}
     with pytest.raises(Exception, match="source_accounts.created_at: not an ISO 8601 timestamp"):
         w.add_rows("source_accounts", [{"source_id": "c", "created_at": "yesterday"}])
+
+
+def test_a_packs_own_validate_rejects_parameters_before_any_pack_runs(ws):
+    ran: list[str] = []
+
+    class Early(MetricPack):
+        name = "early"
+        metrics = (Metric("early_one", "One", "count", "up", "1"),)
+
+        def run(self, ctx):
+            ran.append(self.name)
+            ctx.write_value("early_one", ctx.periods("month", "2026-01-01")[0], 1)
+
+    class Picky(MetricPack):
+        name = "picky"
+        requires_packs = ("early",)
+        parameters = (Option("bands", dict, {}, "band thresholds"),)
+        metrics = (Metric("picky_one", "One", "count", "up", "1"),)
+
+        @classmethod
+        def validate(cls, params):
+            for band, value in params["bands"].items():
+                if band not in ("green", "red"):
+                    exc = ValueError("unknown band (bands: green, red)")
+                    exc.key = f"bands.{band}"
+                    raise exc
+            if params["bands"].get("green", 1) < params["bands"].get("red", 0):
+                raise ValueError("green must be above red")
+
+        def run(self, ctx):
+            ran.append(self.name)
+
+    registry = build_registry([plugin_for(Early, Picky)], entry_points=False)
+    ws.config.packs = {"picky": {"bands": {"amber": 3}}}
+    with pytest.raises(ConfigError) as caught:
+        run_metrics(ws.store, ws.config, registry, as_of="2026-01-31")
+    assert str(caught.value) == "csconnect.toml: packs.picky.bands.amber: unknown band (bands: green, red)"
+    ws.config.packs = {"picky": {"bands": {"green": 1, "red": 2}}}          # no key: the pack's table is named
+    with pytest.raises(ConfigError, match=r"^csconnect.toml: packs.picky: green must be above red$"):
+        run_metrics(ws.store, ws.config, registry, as_of="2026-01-31")
+    assert ran == [] and ws.store.count("metric_values") == 0
+    ws.config.packs = {"picky": {"bands": {"green": 2, "red": 1}}}
+    results = run_metrics(ws.store, ws.config, registry, as_of="2026-01-31")
+    assert [(r.pack, r.status) for r in results] == [("early", "ok"), ("picky", "ok")] and ran == ["early", "picky"]

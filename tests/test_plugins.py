@@ -128,10 +128,29 @@ def test_plugins_command_fails_on_a_conflict(monkeypatch):
     assert "problem: connector 'fake' is registered by two plugins" in result.stderr
 
 
+def test_register_alert_sinks_adds_a_sink_listed_by_the_plugins_command(monkeypatch):
+    fake_entry_points(monkeypatch, sinks="plugin_fixtures:sinks")
+    registry = build_registry()
+    assert registry.sink("echo") is pf.EchoSink and registry.sink("webhook").name == "webhook"
+    set_registry(None)
+    result = CliRunner().invoke(build_cli(), ["plugins", "--all", "--format", "json"])
+    rows = {r["plugin"]: r for r in json.loads(result.stdout)}
+    assert rows["sinks"]["sinks"] == ["echo"] and rows["csconnect.alert_sinks"]["sinks"] == ["webhook"]
+    assert "csconnect.alert_sinks" not in CliRunner().invoke(build_cli(), ["plugins"]).output
+
+
+def test_two_plugins_registering_one_alert_sink_name_is_an_error_naming_both(monkeypatch):
+    fake_entry_points(monkeypatch, sinks="plugin_fixtures:sinks", sinks_clone="plugin_fixtures:sinks_clone")
+    with pytest.raises(PluginError) as info:
+        build_registry().sink("echo")
+    text = str(info.value)
+    assert text.startswith("alert sink 'echo' is registered by two plugins: sinks and sinks_clone;"), text
+
+
 def test_every_hook_has_a_test():
     """Each hook in hookspecs is exercised by name somewhere in this file."""
     source = open(__file__, encoding="utf-8").read()
-    for name in ("register_connectors", "register_metric_packs", "register_commands"):
+    for name in ("register_connectors", "register_metric_packs", "register_alert_sinks", "register_commands"):
         assert hasattr(hookspecs, name)
         assert source.count(name) >= 2, name
     assert "register_metric_packs" in source and "fake_registry.packs" in source

@@ -93,8 +93,9 @@ def build_cli() -> click.Group:
         ctx.obj = app
         ctx.call_on_close(app.close)
 
-    from . import accounts_cmds, metrics_cmds, new_cmds, project, sync_cmds
-    for module in (project, sync_cmds, accounts_cmds, metrics_cmds, new_cmds):
+    from . import accounts_cmds, alerts_cmds, metrics_cmds, new_cmds, project, report_cmds, scorecard_cmds, sync_cmds
+    for module in (project, sync_cmds, accounts_cmds, metrics_cmds, alerts_cmds, scorecard_cmds, report_cmds,
+                   new_cmds):
         module.register(cli)
     _add_plugin_commands(cli)
     return cli

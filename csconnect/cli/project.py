@@ -1,6 +1,7 @@
 """Commands about the installation and the project: plugins, install, connectors, init, check, schema."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,19 +24,22 @@ def register(cli: click.Group) -> None:
 
 
 @click.command()
+@click.option("--all", "show_all", is_flag=True, help="Also list csconnect's built-in plugins (the webhook sink).")
 @format_option
 @pass_app
-def plugins(app: App, fmt: str) -> None:
-    """Installed plugins: distribution, version, connectors and metric packs."""
+def plugins(app: App, show_all: bool, fmt: str) -> None:
+    """Installed plugins: distribution, version, connectors, metric packs and alert sinks."""
     reg = app.registry
+    infos = sorted(reg.plugins.values(), key=lambda p: p.name)
+    infos += list(reg.builtins.values()) if show_all else []
     rows = [{"plugin": p.name, "distribution": p.distribution, "version": p.version,
-             "connectors": sorted(p.connectors), "packs": sorted(p.packs),
+             "connectors": sorted(p.connectors), "packs": sorted(p.packs), "sinks": sorted(p.sinks),
              "status": "error" if p.error else "ok", "error": p.error}
-            for p in sorted(reg.plugins.values(), key=lambda p: p.name)]
+            for p in infos]
     if fmt == "table":
         for r in rows:
-            r["connectors"], r["packs"] = join(r["connectors"]), join(r["packs"])
-        render(rows, fmt, ["plugin", "distribution", "version", "connectors", "packs", "status"],
+            r["connectors"], r["packs"], r["sinks"] = join(r["connectors"]), join(r["packs"]), join(r["sinks"])
+        render(rows, fmt, ["plugin", "distribution", "version", "connectors", "packs", "sinks", "status"],
                empty="no plugins installed; see `csconnect install --help`")
     else:
         render(rows, fmt)
@@ -150,7 +154,11 @@ def init(app: App, force: bool, target: str) -> None:
     if path.exists() and not force:
         raise UsageError(f"{path} already exists; use --force to overwrite it")
     classes = [r.cls for _, r in sorted(app.registry.connectors.items())]
-    path.write_text(config_template(classes), encoding="utf-8")  # type: ignore[arg-type]
+    # owner-only (0600): the file is where people paste keys, whatever the template advises
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.chmod(path, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(config_template(classes))  # type: ignore[arg-type]
     click.echo(f"wrote {path} with {len(classes)} connector(s); edit it, then run `csconnect check`")
 
 
@@ -158,9 +166,27 @@ def init(app: App, force: bool, target: str) -> None:
 @click.argument("connections", nargs=-1)
 @pass_app
 def check(app: App, connections: tuple[str, ...]) -> None:
-    """Verify each connection's credentials with one cheap request."""
+    """Verify each connection's credentials with one cheap request (and, without names, each [packs.*] table)."""
+    from ..metrics import check_pack_params
     from ..sync import plan
     failed = 0
+    for name in [] if connections else sorted(app.config.packs):
+        if name not in app.registry.packs:
+            continue
+        try:
+            check_pack_params(app.config, app.registry.pack(name))
+            click.echo(f"packs.{name}: ok")
+        except CsconnectError as exc:
+            failed += 1
+            click.echo(redact(str(exc)), err=True)
+    if not connections and app.config.targets:
+        from ..scorecard import metric_catalogue, parse_targets
+        try:
+            n = len(parse_targets(app.config, metric_catalogue(None, app.registry)))
+            click.echo(f"targets: ok ({n} KPI target{'s' if n != 1 else ''})")
+        except CsconnectError as exc:
+            failed += 1
+            click.echo(redact(str(exc)), err=True)
     for connector, _ in plan(app.config, app.registry, connections or None):
         try:
             detail = connector.check()

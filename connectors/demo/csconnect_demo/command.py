@@ -24,8 +24,66 @@ HEADLINES = [  # (metric, label) shown when the pack that makes it is installed
 
 
 # KPI targets for the scorecard (csconnect scorecard) and alert rules (csconnect alerts) of the demo company.
-TARGETS_TOML = ""
-ALERTS_TOML = ""
+TARGETS_TOML = """
+# KPI targets: `csconnect scorecard` shows each month on track, at risk or off track.
+[targets]
+nrr = ">= 110%"
+grr = ">= 90%"
+csat = ">= 85%"
+nps = ">= 30"
+first_reply_seconds_median = "<= 4h"
+dau_mau = ">= 12%"
+
+[targets.first_contact_resolution_rate]
+min = "40%"
+at_risk = "33%"
+
+[targets.customer_churn_rate]
+max = "2%"
+at_risk = "3%"
+segment_by = "segment"
+"""
+ALERTS_TOML = """
+# Alert rules: evaluated after every `csconnect metrics run`; `csconnect alerts` lists the open ones.
+[[alerts.rules]]
+name = "health_low"
+kind = "score_below"
+threshold = 65
+severity = "critical"
+
+[[alerts.rules]]
+name = "health_drop"
+kind = "score_drop"
+points = 10
+days = 30
+
+[[alerts.rules]]
+name = "band_worse"
+kind = "band_change"
+to = ["yellow", "red"]
+
+[[alerts.rules]]
+name = "detractor"
+kind = "nps_detractor"
+max_score = 6
+days = 30
+
+[[alerts.rules]]
+name = "mrr_down"
+kind = "mrr_contraction"
+percent = 20
+
+[[alerts.rules]]
+name = "usage_down"
+kind = "usage_drop"
+percent = 50
+
+# To post new alerts to Slack, create an incoming webhook, export SLACK_WEBHOOK_URL and uncomment:
+# [alerts.sinks.slack]
+# type = "webhook"
+# url = "${SLACK_WEBHOOK_URL}"
+# min_severity = "warning"
+"""
 
 
 def config_text(accounts: int, seed: int, end_month: str) -> str:
@@ -94,9 +152,11 @@ def demo(directory: str, accounts: int, seed: int, end_month: str, fresh: bool) 
             say(f"  {r.pack}: {r.status}" + (f" ({r.reason})" if r.reason else f", {r.values:,} values"))
         _print_tables(project)
         _print_headlines(project)
+        report_path = project.report(root / "report.html")  # the dashboard (csconnect report)
     say(f"done in {time.monotonic() - started:.0f} s. Try:\n  cd {root}\n"
         "  csconnect kpi mrr customers customer_churn_rate --last 6\n"
         "  csconnect accounts --search labs")
+    click.echo(f"report: {report_path}")
 
 
 def _print_tables(project: Project) -> None:

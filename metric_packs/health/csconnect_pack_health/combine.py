@@ -4,6 +4,7 @@
     overall      = Σ W_g·S_g / Σ W_g over the groups that have data (and weight > 0)
 
 A group without data has its weight re-distributed over the others (it is listed in `missing`).
+Then the caps: while an input with a cap scores 0, the overall score is at most the cap.
 Each input's `share` is its weight in the overall score: (W_g / Σ W) · (wᵢ / Σ w in g), so
 overall = Σ shareᵢ · sᵢ. `combine` is what the components and drivers are built with;
 `score_sql` is the same arithmetic for the history, evaluated by SQLite over many rows.
@@ -64,8 +65,30 @@ def points_lost(combined: Combined, scores: Mapping[str, float | None]) -> dict[
             if scores.get(name) is not None}
 
 
+def caps_hit(profile: Profile, score: float | None, scores: Mapping[str, float | None]) -> list[tuple[str, float]]:
+    """(input, cap) of the caps that lower this score, lowest cap first."""
+    if score is None:
+        return []
+    hit = [(n, c) for n, c in profile.active_caps() if scores.get(n) is not None and scores[n] <= 0 and c < score]
+    return sorted(hit, key=lambda x: (x[1], x[0]))
+
+
+def capped(profile: Profile, score: float | None, scores: Mapping[str, float | None]) -> float | None:
+    hit = caps_hit(profile, score, scores)
+    return min(c for _, c in hit) if hit else score
+
+
 def _lit(x: float) -> str:
     return repr(float(x))
+
+
+def capped_sql(profile: Profile, col: str = "s_{}") -> str:
+    """score_sql with the profile's caps applied (MIN of the score and the caps whose input scores 0)."""
+    caps = profile.active_caps()
+    if not caps:
+        return score_sql(profile, col)
+    limits = ", ".join(f"(CASE WHEN {col.format(n)} <= 0 THEN {_lit(c)} ELSE 100.0 END)" for n, c in caps)
+    return f"MIN({score_sql(profile, col)}, {limits})"
 
 
 def score_sql(profile: Profile, col: str = "s_{}") -> str:

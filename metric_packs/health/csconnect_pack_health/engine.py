@@ -15,9 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 from .catalogue import INPUTS
-from .combine import band_sql, by_profile, score_sql
+from .combine import band_sql, by_profile, capped_sql
 from .settings import Settings
-from .sources import FEATURE_DAYS, Instant
+from .sources import Instant
 
 CHUNK_ROWS = 150_000
 NAMES = [i.name for i in INPUTS]
@@ -29,15 +29,14 @@ def _now(expr: str) -> str:
     return f"CASE WHEN t.is_now THEN {expr} END"
 
 
-_FW = (f"FROM temp.h_fw f WHERE f.account_id = p.account_id AND f.lo BETWEEN t.dn - {2 * FEATURE_DAYS - 1} "
-       f"AND t.dn AND f.hi >= t.dn - {FEATURE_DAYS - 1}")
 _WIN = "WHERE x.account_id = p.account_id AND x.ts > t.win_ts AND x.ts <= t.ts"
 _DUE = ("FROM temp.h_inv i WHERE i.account_id = p.account_id AND i.created <= t.due_ts "
         "AND (i.paid IS NULL OR i.paid > t.ts)")
 _NPS = ("FROM temp.h_nps n WHERE n.account_id = p.account_id AND n.ts <= t.ts AND n.ts > t.nps_lo "
         "ORDER BY n.ts DESC LIMIT 1")
 _CSAT = "FROM temp.h_mon c WHERE c.account_id = p.account_id AND c.month BETWEEN t.m_csat_lo AND t.m_now"
-_LAST_TOUCH = "(SELECT MAX(c.ts) FROM temp.h_touch c WHERE c.account_id = p.account_id AND c.ts <= t.ts)"
+_LAST_TOUCH = ("(SELECT c.ts FROM temp.h_touch c WHERE c.account_id = p.account_id AND c.ts <= t.ts "
+               "ORDER BY c.ts DESC LIMIT 1)")
 _UT = "(SELECT u.value FROM temp.h_ut u WHERE u.account_id = p.account_id AND u.grain = '{}' AND u.period = t.{})"
 
 # (column, SQL): what h_raw holds per (instant, account); md/mt are the account's h_mon rows of the
@@ -49,7 +48,8 @@ RAW_COLUMNS: list[tuple[str, str]] = [
     ("ut", f"CASE WHEN t.is_now AND EXISTS (SELECT 1 FROM temp.h_ut u WHERE u.account_id = p.account_id "
            f"AND u.grain = 'day' AND u.period = t.day) THEN {_UT.format('day', 'day')} "
            f"ELSE {_UT.format('week', 'w_key')} END"),
-    ("fb_n", f"CASE WHEN a.f_first <= t.dn THEN (SELECT COUNT(DISTINCT f.feature) {_FW}) END"),
+    ("fb_n", "CASE WHEN a.f_first <= t.dn THEN (SELECT f.n FROM temp.h_fc f WHERE f.account_id = p.account_id "
+             "AND f.dn <= t.dn ORDER BY f.dn DESC LIMIT 1) END"),
     ("cs", f"(SELECT AVG(c.csat) {_CSAT})"),
     ("cs_n", _now(f"(SELECT COUNT(c.csat) {_CSAT})")),
     ("oe", "CASE WHEN t.has_tickets THEN (SELECT COUNT(*) FROM temp.h_esc e WHERE e.account_id = p.account_id "
@@ -100,7 +100,7 @@ class Engine:
         self.ctx, self.db, self.settings, self.customers = ctx, ctx.db, settings, customers
         profiles = settings.all_profiles
         self.score_sql = {n: by_profile(profiles, lambda p, n=n: p.rules[n].sql(RAW[n])) for n in NAMES}
-        self.total_sql = by_profile(profiles, score_sql)
+        self.total_sql = by_profile(profiles, capped_sql)
         self.band_sql = by_profile(profiles, lambda p: band_sql(p, "score"))
 
     def drop(self) -> None:

@@ -6,13 +6,13 @@ import logging
 import time
 from collections import defaultdict
 from datetime import date
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from csconnect import NONE_SEGMENT, Metric, MetricContext, MetricPack, Period
 
 from . import definitions
 from .catalogue import INPUTS
-from .combine import Combined, combine, points_lost
+from .combine import Combined, caps_hit, combine, points_lost
 from .engine import Engine
 from .rules import SettingError
 from .settings import PARAMETERS, Profile, Settings, parse
@@ -35,6 +35,15 @@ class HealthPack(MetricPack):
     uses_packs = ("revenue", "support", "usage")
     parameters = PARAMETERS
     metrics = definitions.metrics(parse({}))
+
+    @classmethod
+    def validate(cls, params: Mapping[str, Any]) -> None:
+        """Groups, inputs, weights, rules, caps, bands and profiles, checked before any pack runs.
+
+        Raises SettingError (a ValueError with `key` under packs.health), which csconnect turns into
+        `csconnect.toml: packs.health.<key>: <message>`.
+        """
+        parse(params)
 
     def definitions(self) -> tuple[Metric, ...]:
         try:
@@ -91,13 +100,14 @@ class HealthPack(MetricPack):
             row = dict(zip(names, values))
             profile = profiles[row["pf"]]
             combined, components = _components(row, profile, p)
-            if combined.score is not None and abs(round(combined.score, 2) - row["score"]) > 0.011:
+            score = components["capped"]["at"] if components["capped"] else combined.score
+            if score is not None and abs(round(score, 2) - row["score"]) > 0.011:
                 log.warning("health: %s scores %.2f in SQL but %.2f in Python", row["account_id"], row["score"],
-                            combined.score)
+                            score)
             before = prev.get(row["account_id"])
             trend = None if before is None else round(row["score"] - before, 2)
             yield (row["account_id"], ctx.as_of_ts, row["score"], row["band"], trend,
-                   json.dumps(components, ensure_ascii=False), json.dumps(_drivers(row, combined, p),
+                   json.dumps(components, ensure_ascii=False), json.dumps(_drivers(row, combined, components, p),
                                                                           ensure_ascii=False))
 
     # -- metrics -------------------------------------------------------------------------------
@@ -129,10 +139,11 @@ class HealthPack(MetricPack):
 
 
 def _components(row: dict[str, Any], profile: Profile, p: dict[str, Any]) -> tuple[Combined, dict[str, Any]]:
-    """Each input's raw value, score, weight, group and share; the groups; what is missing."""
+    """Each input's raw value, score, weight, group and share; the groups; what is missing; the cap applied."""
     scores = {i.name: row[f"s_{i.name}"] for i in INPUTS}
     groups = {g.name: (g.weight, {n: (w, scores[n]) for n, w in g.inputs}) for g in profile.groups}
     combined = combine(groups)
+    hit = caps_hit(profile, combined.score, scores)
     inputs: dict[str, Any] = {}
     for g in profile.groups:
         for name, w in g.inputs:
@@ -148,16 +159,33 @@ def _components(row: dict[str, Any], profile: Profile, p: dict[str, Any]) -> tup
         "groups": {g.name: {"weight": g.weight, "score": _round(combined.groups.get(g.name), 2),
                             "share": _round(combined.group_shares.get(g.name, 0.0), 4)} for g in profile.groups},
         "missing": combined.missing,
+        "reweighted": _reweighted(profile, combined),
+        "capped": {"at": hit[0][1], "by": [n for n, _ in hit], "uncapped": _round(combined.score, 2)} if hit else None,
         "inputs": inputs,
     }
 
 
-def _drivers(row: dict[str, Any], combined: Combined, p: dict[str, Any]) -> list[str]:
-    """The inputs costing the most score points (share × (100 − score)), worded with their raw values."""
+def _reweighted(profile: Profile, combined: Combined) -> str | None:
+    """The re-distribution of missing groups' weight, in words (None when every weighted group has data)."""
+    if not combined.missing or not combined.group_shares:
+        return None
+    weights = {g.name: g.weight for g in profile.groups}
+    gone = " and ".join(f"{g} (weight {weights[g]:g})" for g in combined.missing)
+    kept = ", ".join(f"{g} {share:.0%}" for g, share in combined.group_shares.items())
+    return f"no data for {gone}: the score uses the other groups' weights only ({kept})"
+
+
+def _drivers(row: dict[str, Any], combined: Combined, components: dict[str, Any], p: dict[str, Any]) -> list[str]:
+    """The reasons, worst first: inputs that cap the score, then those costing the most score points
+    (share × (100 − score)), worded with their raw values."""
+    cap = components["capped"]
+    out = [f"{describe(name, row, p)} (holds the score at {cap['at']:g} or below)" for name in cap["by"]] if cap else []
     lost = points_lost(combined, {i.name: row[f"s_{i.name}"] for i in INPUTS})
-    ranked = sorted((pts, name) for name, pts in lost.items() if pts >= MIN_DRIVER_POINTS)
+    ranked = sorted((pts, name) for name, pts in lost.items()
+                    if pts >= MIN_DRIVER_POINTS and not (cap and name in cap["by"]))
     ranked.sort(key=lambda x: (-x[0], x[1]))
-    return [describe(name, row, p) for _, name in ranked[:p["drivers"]]]
+    out += [describe(name, row, p) for _, name in ranked]
+    return out[:p["drivers"]]
 
 
 def _round(x: float | None, digits: int) -> float | None:

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Union
 
 
-class SettingError(Exception):
-    """A configuration value is wrong: `key` (dotted, under packs.health) and a message."""
+class SettingError(ValueError):
+    """A configuration value is wrong: `key` (dotted, under packs.health) and a message.
+
+    A ValueError with `key` and `message`, as csconnect.MetricPack.validate expects."""
 
     def __init__(self, key: str, message: str):
         super().__init__(f"{key}: {message}")

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from csconnect import Option
 
-from .catalogue import BY_NAME, DEFAULT_GROUPS, INPUTS
+from .catalogue import BY_NAME, DEFAULT_CAPS, DEFAULT_GROUPS, INPUTS
 from .rules import Rule, SettingError, number, parse_rule
 
 PARAMETERS = (
@@ -24,8 +24,11 @@ PARAMETERS = (
            "<weight> or { weight = …, bad = …, good = … } } }"),
     Option("rules", dict, {}, "scoring-rule overrides per input: rules.<input> = { bad = …, good = … } (linear) "
                               "or { bands = [[limit, score], …], otherwise = … }"),
+    Option("caps", dict, {},
+           "caps per input: caps.<input> = <score>: while the input scores 0, the account scores at most this "
+           "(100 removes a default cap)"),
     Option("profiles", dict, {},
-           "per-segment overrides: profiles.<segment> = { weights, bands, groups, rules } "
+           "per-segment overrides: profiles.<segment> = { weights, bands, groups, rules, caps } "
            "(matched to accounts.segment, case-insensitively)"),
     Option("drivers", int, 3, "how many reasons `account_health.drivers` lists", min=0, max=len(INPUTS)),
     Option("trend_days", int, 30, "trend = score now − score this many days earlier", min=1, max=366),
@@ -50,7 +53,7 @@ PARAMETERS = (
 DEFAULTS = {o.name: o.default for o in PARAMETERS}
 BANDS = {"green": 80.0, "yellow": 50.0}
 TOUCH_KINDS = ("meeting", "call", "email", "qbr", "note", "other")
-PROFILE_KEYS = ("weights", "bands", "groups", "rules")
+PROFILE_KEYS = ("weights", "bands", "groups", "rules", "caps")
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,12 @@ class Profile:
     rules: dict[str, Rule]
     green: float
     yellow: float
+    caps: dict[str, float] = field(default_factory=dict)      # input -> the most the account scores at its 0
+
+    def active_caps(self) -> list[tuple[str, float]]:
+        """(input, cap) for the caps that can bite: below 100 and on an input with weight in this profile."""
+        weighted = {name for g in self.groups if g.weight > 0 for name, w in g.inputs if w > 0}
+        return [(n, c) for n, c in self.caps.items() if c < 100 and n in weighted]
 
     def band(self, score: float | None) -> str | None:
         if score is None:
@@ -105,8 +114,8 @@ def parse(params: Mapping[str, Any]) -> Settings:
             raise SettingError(f"touch_kinds[{i}]", f"unknown activity kind {kind!r} (kinds: {', '.join(TOUCH_KINDS)})")
     base_rules = {i.name: i.rule for i in INPUTS}
     base_rules = _rules("rules", p["rules"], base_rules)
-    default = _profile("default", "", {"weights": p["weights"], "bands": p["bands"], "groups": p["groups"]},
-                       None, base_rules)
+    default = _profile("default", "", {"weights": p["weights"], "bands": p["bands"], "groups": p["groups"],
+                                       "caps": p["caps"]}, None, base_rules)
     profiles: dict[str, Profile] = {}
     for name, spec in _table("profiles", p["profiles"]).items():
         key = f"profiles.{name}"
@@ -165,8 +174,12 @@ def _profile(name: str, prefix: str, spec: Mapping[str, Any], base: Profile | No
     if bands["yellow"] > bands["green"]:
         raise SettingError(f"{prefix}bands.yellow",
                            f"must not be above green ({bands['green']:g}), got {bands['yellow']:g}")
+    caps = dict(DEFAULT_CAPS) if base is None else dict(base.caps)
+    for k, v in _table(f"{prefix}caps", spec.get("caps", {})).items():
+        _known_input(f"{prefix}caps.{k}", k)
+        caps[k] = number(f"{prefix}caps.{k}", v, 0, 100)
     return Profile(name, tuple(Group(g, float(w), tuple(inputs.items())) for g, (w, inputs) in groups.items()),
-                   rules, bands["green"], bands["yellow"])
+                   rules, bands["green"], bands["yellow"], caps)
 
 
 def _groups(key: str, spec: Any, rules: dict[str, Rule]) -> dict[str, list[Any]]:

@@ -15,10 +15,30 @@ from typing import Any, Sequence
 
 from csconnect import MetricContext
 
-TEMP_TABLES = ("h_acct", "h_mon", "h_ut", "h_fw", "h_fwp", "h_tk", "h_esc", "h_sv", "h_inv", "h_nps", "h_touch",
+TEMP_TABLES = ("h_acct", "h_mon", "h_ut", "h_fm", "h_fcur", "h_fisl", "h_fwp", "h_fc", "h_tk", "h_esc", "h_sv",
+               "h_inv", "h_nps", "h_touch",
                "h_at")
 EPOCH = 2440587.5                 # julianday('1970-01-01'): day numbers count from it
 FEATURE_DAYS = 30
+
+# Merging one month's spans (h_fm) into each (account, feature)'s islands: a span starting more than
+# FEATURE_DAYS days after the current island's last use closes it (into h_fisl) and starts a new one;
+# otherwise it extends the island.
+FEATURE_MERGE = (
+    f"""INSERT INTO temp.h_fisl SELECT c.account_id, c.s, c.e FROM temp.h_fm m JOIN temp.h_fcur c
+        ON c.account_id = m.account_id AND c.feature = m.feature WHERE m.lo > c.e + {FEATURE_DAYS}""",
+    f"""INSERT INTO temp.h_fcur SELECT account_id, feature, lo, hi FROM temp.h_fm WHERE 1
+        ON CONFLICT (account_id, feature) DO UPDATE SET
+            s = CASE WHEN excluded.s > h_fcur.e + {FEATURE_DAYS} THEN excluded.s ELSE h_fcur.s END, e = excluded.e""",
+)
+# The islands (closed and current) as steps: +1 on an island's first day, −1 on the first day after
+# its window (last use + FEATURE_DAYS); n = their running sum per account.
+FEATURE_STEPS = f"""INSERT INTO temp.h_fc
+    WITH isl AS (SELECT account_id, s, e FROM temp.h_fisl UNION ALL SELECT account_id, s, e FROM temp.h_fcur),
+         ev AS (SELECT account_id, s AS dn, 1 AS d FROM isl
+                UNION ALL SELECT account_id, e + {FEATURE_DAYS}, -1 FROM isl)
+    SELECT account_id, dn, SUM(SUM(d)) OVER (PARTITION BY account_id ORDER BY dn) FROM ev
+    GROUP BY account_id, dn"""
 
 
 def ts_of(d: date) -> str:
@@ -141,15 +161,23 @@ class Sources:
         self._usage(a[:10])
         self._tickets(a)
         db.execute("CREATE TEMP TABLE h_inv (account_id TEXT NOT NULL, created TEXT NOT NULL, paid TEXT)")
-        db.execute("""INSERT INTO temp.h_inv SELECT account_id, created_at,
-                CASE WHEN COALESCE(total, 1) <= 0 THEN created_at
-                     WHEN status = 'paid' THEN MAX(COALESCE(paid_at, created_at), created_at) END
-            FROM invoices WHERE account_id IS NOT NULL AND created_at IS NOT NULL AND created_at <= ?
-              AND status NOT IN ('void', 'draft')""", [a])
+        # `paid`: when the invoice stops counting as unpaid: its payment, or — for one never paid — the
+        # end of its subscription (a debt of an ended contract does not mark the live relationship).
+        db.execute("""INSERT INTO temp.h_inv SELECT i.account_id, i.created_at,
+                CASE WHEN COALESCE(i.total, 1) <= 0 THEN i.created_at
+                     WHEN i.status = 'paid' THEN MAX(COALESCE(i.paid_at, i.created_at), i.created_at)
+                     ELSE (SELECT MAX(s.ended_at, i.created_at) FROM subscriptions s
+                           WHERE s.id = i.subscription_id AND s.ended_at IS NOT NULL) END
+            FROM invoices i WHERE i.account_id IS NOT NULL AND i.created_at IS NOT NULL AND i.created_at <= ?
+              AND i.status NOT IN ('void', 'draft')""", [a])
         db.execute("CREATE INDEX temp.h_inv_i ON h_inv (account_id, created, paid)")
         db.execute("""UPDATE temp.h_acct SET
-            f_first = (SELECT MIN(f.lo) FROM temp.h_fw f WHERE f.account_id = h_acct.account_id),
+            f_first = (SELECT MIN(f.dn) FROM temp.h_fc f WHERE f.account_id = h_acct.account_id),
             inv_first = (SELECT MIN(i.created) FROM temp.h_inv i WHERE i.account_id = h_acct.account_id)""")
+        # Only an invoice paid more than payment_due_days after its creation (or not paid) is ever past
+        # due; the others only mattered for inv_first (an account with invoices has payment data).
+        db.execute("DELETE FROM temp.h_inv WHERE paid IS NOT NULL AND julianday(paid) <= julianday(created) + ?",
+                   [self.p["payment_due_days"]])
         where, params = self._filter("s", self.survey_sources)
         db.execute("CREATE TEMP TABLE h_nps (account_id TEXT NOT NULL, ts TEXT NOT NULL, score REAL NOT NULL)")
         db.execute(f"""INSERT INTO temp.h_nps SELECT a, ts, score FROM (
@@ -211,37 +239,48 @@ class Sources:
         db.execute("CREATE INDEX temp.h_sv_i ON h_sv (account_id, ts, reopened)")
 
     def _usage(self, day: str) -> None:
-        """Feature use per (account, feature, month): the first and last active day, in day numbers.
+        """Feature use as a step function per account: `h_fc` (account, dn, n) = features in the 30-day window.
 
         usage_daily is read once, a month at a time through its day index. Grouping by
         `account_id || ''` keeps SQLite on the day index (grouping by the bare column makes it walk
-        the account_id index over the whole table for every month). A use on day u is in the 30-day window of
-        days u … u+29; two days of one month are at most 30 apart, so a month's (first, last) puts
-        the feature in the window of every day from first to last + 29, without a gap. `h_fwp` is
-        the same per feature over all accounts.
+        the account_id index over the whole table for every month). A use on day u is in the 30-day
+        window of days u … u+29; two days of one month are at most
+        30 apart, so a month's (first, last) use of a feature (`h_fm`) puts it in the window of every
+        day from first to last + 29, without a gap. Month by month these spans are merged into the
+        (account, feature)'s current island (`h_fcur`) or close it (`h_fisl`); at the end the
+        islands become +1/−1 steps whose running sum is `h_fc.n`, so "features used in the 30 days
+        to day d" is one index seek (the latest dn ≤ d). `h_fwp` is the per-month spans of each
+        feature over all accounts (for "features any account used").
         """
         db = self.db
-        db.execute("CREATE TEMP TABLE h_fw (account_id TEXT NOT NULL, feature TEXT NOT NULL, lo INTEGER NOT NULL, "
+        db.execute("CREATE TEMP TABLE h_fm (account_id TEXT NOT NULL, feature TEXT NOT NULL, lo INTEGER NOT NULL, "
                    "hi INTEGER NOT NULL)")
+        db.execute("CREATE TEMP TABLE h_fcur (account_id TEXT NOT NULL, feature TEXT NOT NULL, s INTEGER NOT NULL, "
+                   "e INTEGER NOT NULL, PRIMARY KEY (account_id, feature)) WITHOUT ROWID")
+        db.execute("CREATE TEMP TABLE h_fisl (account_id TEXT NOT NULL, s INTEGER NOT NULL, e INTEGER NOT NULL)")
         db.execute("CREATE TEMP TABLE h_fwp (feature TEXT NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL)")
         first = db.execute("SELECT MIN(day) FROM usage_daily WHERE day <= ?", [day]).fetchone()[0]
         m = date.fromisoformat(first).replace(day=1) if first else None
         while m is not None and m.isoformat() <= day:
             nxt = add_months(m, 1)
-            bounds = [m.isoformat(), nxt.isoformat(), day]
-            start = db.execute("SELECT COUNT(*) FROM temp.h_fw").fetchone()[0]
-            db.execute(f"""INSERT INTO temp.h_fw
+            db.execute("DELETE FROM temp.h_fm")
+            db.execute(f"""INSERT INTO temp.h_fm
                 SELECT u.account_id || '', j.value, CAST(julianday(MIN(u.day)) - {EPOCH} AS INTEGER),
                        CAST(julianday(MAX(u.day)) - {EPOCH} AS INTEGER)
                 FROM usage_daily u, json_each(CASE WHEN json_valid(u.features) THEN u.features ELSE '[]' END) j
                 WHERE u.day >= ? AND u.day < ? AND u.day <= ? AND +u.account_id IS NOT NULL
                   AND u.features IS NOT NULL AND (u.events IS NULL OR u.events >= ?) AND j.type = 'text'
-                GROUP BY 1, 2""", bounds + [self.min_events])
-            db.execute("INSERT INTO temp.h_fwp SELECT feature, MIN(lo), MAX(hi) FROM temp.h_fw WHERE rowid > ? "
-                       "GROUP BY feature", [start])
+                GROUP BY 1, 2""", [m.isoformat(), nxt.isoformat(), day, self.min_events])
+            db.execute("INSERT INTO temp.h_fwp SELECT feature, MIN(lo), MAX(hi) FROM temp.h_fm GROUP BY feature")
+            for sql in FEATURE_MERGE:
+                db.execute(sql)
             m = nxt
-        db.execute("CREATE INDEX temp.h_fw_i ON h_fw (account_id, lo, hi, feature)")
         db.execute("CREATE INDEX temp.h_fwp_i ON h_fwp (lo, hi, feature)")
+        db.execute("CREATE TEMP TABLE h_fc (account_id TEXT NOT NULL, dn INTEGER NOT NULL, n INTEGER NOT NULL, "
+                   "PRIMARY KEY (account_id, dn)) WITHOUT ROWID")
+        db.execute(FEATURE_STEPS)
+        for t in ("h_fm", "h_fcur", "h_fisl"):
+            db.execute(f"DROP TABLE temp.{t}")
 
     def first_day(self) -> date | None:
         """The first day any input has data (on or before the as-of instant)."""

@@ -9,7 +9,7 @@ import pytest
 
 from csconnect_pack_health import combine
 from csconnect_pack_health.catalogue import INPUTS, markdown_table
-from csconnect_pack_health.combine import points_lost, score_sql
+from csconnect_pack_health.combine import capped, capped_sql, points_lost, score_sql
 from csconnect_pack_health.rules import Bands, Linear
 from csconnect_pack_health.settings import parse
 from health_builders import Book
@@ -100,8 +100,61 @@ def test_combining_sql_matches_python() -> None:
             expected = combine(groups).score
             got = _sql_score(expr, {f"s_{k}": v for k, v in scores.items()})
             assert (got is None and expected is None) or got == pytest.approx(expected, abs=1e-9)
+            for zero in ("payment_status", "usage_trend", "csat"):      # capped, capped, no cap by default
+                scores[zero] = 0.0
+                expected = capped(profile, _combined(profile, scores), scores)
+                got = _sql_score(capped_sql(profile), {f"s_{k}": v for k, v in scores.items()})
+                assert (got is None and expected is None) or got == pytest.approx(expected, abs=1e-9)
+
+
+def _combined(profile, scores):
+    return combine({g.name: (g.weight, {n: (w, scores[n]) for n, w in g.inputs}) for g in profile.groups}).score
+
+
+def test_default_caps() -> None:
+    p = parse({}).default
+    assert dict(p.active_caps()) == {"seat_utilisation": 79, "usage_trend": 79, "open_escalations": 69,
+                                     "mrr_trend": 79, "payment_status": 49}
+    scores = {i.name: 100.0 for i in INPUTS}
+    assert capped(p, 95.0, scores) == 95.0
+    scores |= {"payment_status": 0.0, "mrr_trend": 0.0}
+    assert capped(p, 90.0, scores) == 49.0            # the lowest cap that bites
+    assert capped(p, 40.0, scores) == 40.0            # a cap never raises a score
 
 
 def test_readme_lists_the_rules_from_the_code() -> None:
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     assert markdown_table() in readme, "README's input table is stale: python -m csconnect_pack_health.catalogue"
+
+
+def test_feature_step_function_counts_the_features_of_the_30_day_window() -> None:
+    # Random uses of 4 features by 3 accounts over 200 days, reduced to (first, last) use per month
+    # and merged month by month as the pack does; the step table's count at every day equals a
+    # brute-force count of the distinct features used in the 30 days to that day.
+    from csconnect_pack_health.sources import FEATURE_DAYS, FEATURE_MERGE, FEATURE_STEPS
+
+    rng = random.Random(11)
+    uses = [(a, f, d) for a in "abc" for f in "wxyz" for d in range(200) if rng.random() < (0.03 if f != "z" else 0.3)]
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TEMP TABLE h_fm (account_id TEXT, feature TEXT, lo INTEGER, hi INTEGER)")
+    db.execute("CREATE TEMP TABLE h_fcur (account_id TEXT, feature TEXT, s INTEGER, e INTEGER, "
+               "PRIMARY KEY (account_id, feature))")
+    db.execute("CREATE TEMP TABLE h_fisl (account_id TEXT, s INTEGER, e INTEGER)")
+    db.execute("CREATE TEMP TABLE h_fc (account_id TEXT, dn INTEGER, n INTEGER, PRIMARY KEY (account_id, dn))")
+    for month in range(7):                                   # 30-day "months": first and last use ≤ 29 days apart
+        db.execute("DELETE FROM h_fm")
+        spans: dict = {}
+        for a, f, d in uses:
+            if d // 30 == month:
+                lo, hi = spans.get((a, f), (d, d))
+                spans[(a, f)] = (min(lo, d), max(hi, d))
+        db.executemany("INSERT INTO h_fm VALUES (?, ?, ?, ?)", [(a, f, lo, hi) for (a, f), (lo, hi) in spans.items()])
+        for sql in FEATURE_MERGE:
+            db.execute(sql)
+    db.execute(FEATURE_STEPS)
+    for a in "abc":
+        for day in range(0, 240):
+            expected = len({f for x, f, d in uses if x == a and day - FEATURE_DAYS < d <= day})
+            got = db.execute("SELECT n FROM h_fc WHERE account_id = ? AND dn <= ? ORDER BY dn DESC LIMIT 1",
+                             [a, day]).fetchone()
+            assert (got[0] if got else 0) == expected, (a, day)

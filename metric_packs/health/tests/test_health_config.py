@@ -5,7 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from csconnect import ConfigError
+from csconnect import ConfigError, Metric, MetricPack
+from csconnect.metrics import run_metrics
+from csconnect.plugins import build_registry
+from csconnect.testing import plugin_for
+
+import csconnect_pack_health.plugin as health_plugin
 from csconnect_pack_health.rules import Bands, Linear, SettingError
 from csconnect_pack_health.settings import parse
 from health_builders import Book
@@ -22,7 +27,7 @@ BAD = [
     ({"profiles": {"enterprise": {"groups": {"usage": {"weight": 1, "inputs": {"seats": 1}}}}}},
      f"packs.health.profiles.enterprise.groups.usage.inputs.seats: unknown input (inputs: {INPUTS})"),
     ({"profiles": {"enterprise": {"wieghts": {"usage": 1}}}},
-     "packs.health.profiles.enterprise.wieghts: unknown key (a profile takes: weights, bands, groups, rules)"),
+     "packs.health.profiles.enterprise.wieghts: unknown key (a profile takes: weights, bands, groups, rules, caps)"),
     ({"profiles": {"enterprise": {"rules": {"csat": {"good": "high"}}}}},
      "packs.health.profiles.enterprise.rules.csat.good: must be a number, got 'high'"),
     ({"profiles": {"enterprise": "heavy"}}, "packs.health.profiles.enterprise: must be a table, got 'heavy'"),
@@ -50,17 +55,48 @@ BAD = [
      "packs.health.groups.a.inputs: every input weight is 0; give at least one a positive weight"),
     ({"groups": {"a": {"weight": 1, "inputs": {"csat": {"good": 0.9}}}}},
      "packs.health.groups.a.inputs.csat.weight: is required when the input is a table"),
+    ({"caps": {"seats": 50}}, f"packs.health.caps.seats: unknown input (inputs: {INPUTS})"),
+    ({"profiles": {"smb": {"caps": {"csat": 120}}}}, "packs.health.profiles.smb.caps.csat: must be at most 100, got 120"),
     ({"touch_kinds": ["call", "lunch"]},
      "packs.health.touch_kinds[1]: unknown activity kind 'lunch' (kinds: meeting, call, email, qbr, note, other)"),
 ]
 
 
 @pytest.mark.parametrize("params, message", BAD, ids=[m.split(":")[0] for _, m in BAD])
-def test_a_bad_setting_fails_the_pack_with_one_line(tmp_path: Path, params: dict, message: str) -> None:
+def test_a_bad_setting_is_a_one_line_error_before_any_pack_runs(tmp_path: Path, params: dict, message: str) -> None:
     b = Book(tmp_path)
     b.account("acme")
-    result = b.run(**params)
-    assert (result.status, result.reason) == ("failed", f"csconnect.toml: {message}")
+    with pytest.raises(ConfigError) as caught:
+        b.run(**params)
+    assert str(caught.value) == f"csconnect.toml: {message}"
+
+
+class Revenue(MetricPack):
+    """Stands in for the revenue pack, which health runs after: it records that it ran."""
+
+    name = "revenue"
+    metrics = (Metric("mrr_stand_in", "MRR", "currency", "up", "a stand-in"),)
+    ran: list[str] = []
+
+    def run(self, ctx) -> None:
+        Revenue.ran.append(ctx.as_of_ts)
+        ctx.write_value("mrr_stand_in", ctx.periods("month", "2026-06-01")[0], 1.0)
+
+
+def test_a_bad_profile_fails_before_the_revenue_pack_runs(tmp_path: Path) -> None:
+    b = Book(tmp_path)
+    b.ws.registry = build_registry([health_plugin, plugin_for(Revenue)], entry_points=False)
+    b.account("acme")
+    b.ws.config.packs = {"health": {"profiles": {"enterprise": {"weights": {"usge": 50}}}}}
+    Revenue.ran.clear()
+    with pytest.raises(ConfigError, match=r"^csconnect.toml: packs.health.profiles.enterprise.weights.usge: "
+                                          r"unknown group \(groups: usage, support, business\)$"):
+        run_metrics(b.store, b.ws.config, b.ws.registry, None, as_of="2026-06-30")
+    assert Revenue.ran == [] and b.store.count("metric_values") == 0
+    b.ws.config.packs = {}
+    results = run_metrics(b.store, b.ws.config, b.ws.registry, None, as_of="2026-06-30")
+    assert [(r.pack, r.status) for r in results] == [("revenue", "ok"), ("health", "ok")]
+    assert Revenue.ran == ["2026-06-30T23:59:59Z"]
 
 
 def test_wrong_types_are_caught_by_the_core_before_any_pack_runs(tmp_path: Path) -> None:
@@ -78,7 +114,7 @@ def test_defaults_and_overrides_merge() -> None:
                                                                             "payment_status": {"otherwise": 10}},
                "profiles": {"enterprise": {"rules": {"seat_utilisation": {"bad": 0.3}}, "bands": {"yellow": 60}}}})
     assert [(g.name, g.weight) for g in s.default.groups] == [("usage", 50), ("support", 30), ("business", 30)]
-    assert s.default.rules["seat_utilisation"] == Linear(0.1, 0.6)
+    assert s.default.rules["seat_utilisation"] == Linear(0.25, 0.6)
     assert s.default.rules["payment_status"] == Bands(False, ((0, 100), (30, 50), (60, 20)), 10)
     ent = s.profile_for("Enterprise ")
     assert ent.rules["seat_utilisation"] == Linear(0.3, 0.6)      # on top of the top-level override

@@ -46,9 +46,10 @@ def test_inputs_come_from_the_other_packs_outputs(tmp_path: Path) -> None:
     assert inputs["csat"]["raw"] == 1.0
     assert inputs["mrr_trend"]["raw"] == 0.0
     assert inputs["payment_status"]["raw"] == 0
-    # usage (40·42.86 + 30·100 + 30·100) / 100 = 77.14; support: CSAT only = 100 (no tickets);
-    # business: MRR trend and payment only, (30·83.33 + 25·100) / 55 = 90.91 → 0.4·77.14 + 30 + 0.3·90.91
-    assert b.health("acme")["score"] == pytest.approx((40 * 77.142857 + 30 * 100 + 30 * (2500 + 2500) / 55) / 100,
+    # usage: seat utilisation (0.4 − 0.25) / 0.6 = 25 → (40·25 + 30·100 + 30·100) / 100 = 70; support: CSAT
+    # only = 100 (no tickets); business: MRR trend and payment only, (35·83.33 + 10·100) / 45 = 87.04
+    # → 0.4·70 + 0.3·100 + 0.3·87.04 = 84.11
+    assert b.health("acme")["score"] == pytest.approx((40 * 70 + 30 * 100 + 30 * (35 * 250 / 3 + 1000) / 45) / 100,
                                                       abs=0.01)
     weekly = b.store.query("SELECT COUNT(*) AS n FROM account_health_history WHERE account_id = 'acme'")[0]["n"]
     assert weekly > 10
