@@ -45,7 +45,7 @@ def _table(rows: list[dict[str, Any]], columns: list[str], styles: dict[str, str
                                                         "green", "yellow", "red", "mean_score", "red_mrr")
                          else "left", overflow="fold")
     for r in rows:
-        table.add_row(*(r.get(c, "") if c in (styles or {}) else escape(str(r.get(c, "") or "")) for c in columns))
+        table.add_row(*(r.get(c, "") if c in (styles or {}) else escape("" if r.get(c) is None else str(r.get(c))) for c in columns))
     console().print(table)
 
 
