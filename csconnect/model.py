@@ -167,6 +167,24 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_EPOCH_MAX = 253_402_300_800          # 10000-01-01T00:00:00Z
+_DAYS: dict[int, str] = {}            # days since 1970 -> "YYYY-MM-DD", a small cache
+
+
+def _epoch_text(seconds: int) -> str:
+    """Whole unix seconds in [0, _EPOCH_MAX) as utc_timestamp gives them, by arithmetic (the sync's hot path)."""
+    days, rest = divmod(seconds, 86400)
+    day = _DAYS.get(days)
+    if day is None:
+        if len(_DAYS) >= 4096:
+            _DAYS.clear()
+        day = _DAYS[days] = date.fromordinal(_EPOCH_ORDINAL + days).isoformat()
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{day}T{hours:02d}:{minutes:02d}:{secs:02d}Z"
+
+
 def utc_timestamp(value: Any) -> str | None:
     """Any timestamp a source sends -> ISO 8601 UTC text (seconds); None stays None.
 
@@ -178,6 +196,10 @@ def utc_timestamp(value: Any) -> str | None:
     if isinstance(value, bool):
         raise ValueError(f"not a timestamp: {value!r}")
     if isinstance(value, (int, float)):
+        if value.__class__ is int:       # the common case (Stripe's `created`): no datetime objects
+            whole = value // 1000 if value >= 100_000_000_000 else value
+            if 0 <= whole < _EPOCH_MAX:
+                return _epoch_text(whole)
         seconds = value / 1000 if abs(value) >= 1e11 else value
         dt = datetime.fromtimestamp(seconds, tz=timezone.utc)
     elif isinstance(value, datetime):
@@ -224,18 +246,25 @@ def _integer(value: Any) -> int | None:
     if isinstance(value, bool):
         raise ValueError(f"not an integer: {value!r}")
     if isinstance(value, int):
+        if not _INT_MIN <= value <= _INT_MAX:
+            raise ValueError(f"{value!r} is too large for a 64-bit integer")
         return value
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             raise ValueError(f"not an integer: {value!r}")
-        return round(value)
+        return _integer(round(value))
     if isinstance(value, str):
         text = value.strip()
         try:
-            return int(text)
+            return _integer(int(text))
         except ValueError:
+            if len(text) > 100:
+                raise ValueError(f"not an integer: {text[:40]!r}… ({len(text)} characters)") from None
             return _integer(float(text))
     raise ValueError(f"not an integer: {value!r}")
+
+
+_INT_MIN, _INT_MAX = -(2 ** 63), 2 ** 63 - 1     # what SQLite's INTEGER holds
 
 
 def _real(value: Any) -> float | None:
@@ -358,6 +387,18 @@ def validate_values(table: str, row: dict[str, Any]) -> list[Any]:
         if out[at] is None:
             out[at] = original
     return out
+
+
+def coerce_value(table: str, column: str, value: Any) -> Any:
+    """One value as column `table.column` stores it (for comparisons such as Replace); RejectError if it cannot be."""
+    try:
+        kind = TABLES[table].column(column).type
+    except KeyError:
+        raise RejectError(f"{table} has no column {column!r}") from None
+    try:
+        return _COERCE[kind](value)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise RejectError(f"{table}.{column}: {exc}") from None
 
 
 def validate_row(table: str, row: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Protocol
 from .config import Config
 from .connector import Connector, Delete, Page, Replace, Stream
 from .errors import CsconnectError, RejectError, UsageError
-from .model import CONNECTOR_TABLES, TABLES, validate_values
+from .model import CONNECTOR_TABLES, TABLES, coerce_value, validate_values
 from .redact import redact
 from .store import Reject, Store, dumps_payload, now_iso
 
@@ -92,11 +92,11 @@ class Normalizer:
             b.records += 1
             try:
                 rid = stream.record_id(record)
-            except RejectError as exc:
-                b.rejects.append(self._reject(None, None, str(exc), record))
+                cursor = stream.cursor_value(record) if stream.store_raw else None
+            except Exception as exc:   # a record without a usable id (or cursor) rejects that record only
+                b.rejects.append(self._reject(None, None, _reason(exc), record))
                 continue
             if stream.store_raw:
-                cursor = stream.cursor_value(record)
                 b.raw_rows.append((rid, _encode(record),
                                    None if cursor is None else str(cursor), synced_at))
             table = None
@@ -108,7 +108,8 @@ class Normalizer:
                     elif isinstance(item, Replace):
                         if item.column not in TABLES[self._table(item.table)].column_names:
                             raise RejectError(f"{item.table} has no column {item.column!r} to replace by")
-                        replaces.append((item.table, item.column, item.value, synced_at))
+                        value = coerce_value(item.table, item.column, item.value)   # bindable, as stored
+                        replaces.append((item.table, item.column, value, synced_at))
                     else:
                         table, row = item
                         made.append((table, self.row(table, row, synced_at)))
@@ -156,7 +157,8 @@ class Normalizer:
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, CsconnectError):
         return str(exc)
-    return f"normalize failed: {type(exc).__name__}: {exc}"
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return f"the record does not have the shape the connector expects (normalize failed: {text[:300]})"
 
 
 @dataclass
@@ -332,7 +334,7 @@ def _describe(exc: BaseException, r: StreamResult) -> str:
     if isinstance(exc, CsconnectError):
         text = str(exc)
         return text if text.startswith(r.connection) else f"{r.connection}.{r.stream}: {text}"
-    return f"{r.connection}.{r.stream}: {type(exc).__name__}: {exc}"
+    return " ".join(f"{r.connection}.{r.stream}: {type(exc).__name__}: {exc}".split())   # one line
 
 
 def renormalize(store: Store, config: Config, registry: Any, connections: Iterable[str] | None = None,

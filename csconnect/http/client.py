@@ -1,9 +1,12 @@
 """HttpClient: one connection's httpx client with retries, rate limiting, pagination and redaction."""
 from __future__ import annotations
 
+import base64
 import copy
 import ipaddress
+import json
 import logging
+import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -98,6 +101,7 @@ class HttpClient:
         if isinstance(auth, tuple):
             for part in auth:
                 add_secret(part)
+            add_secret(base64.b64encode(":".join(map(str, auth)).encode()).decode())   # the header's form
             auth = httpx.BasicAuth(*auth)
         self._base = self._check_base_url(base_url, allow_insecure)
         self.base_url = str(self._base)
@@ -160,6 +164,7 @@ class HttpClient:
         request = PageRequest(url=url, params=dict(params or {}), json=copy.deepcopy(json))
         paginator.init_request(request)
         previous = start
+        visited = {_state_key(start)} if start is not None else set()
         if start is not None:
             try:
                 paginator.apply(request, start)
@@ -174,13 +179,16 @@ class HttpClient:
             except PaginationError as exc:
                 raise self._error(MalformedResponse, f"{what} {exc}") from None
             state = paginator.state()
-            if state is not None and state == previous:
-                text = f"{what} gave the same next-page position twice ({state}); stopping to avoid an endless loop"
+            if state is not None and (state == previous or _state_key(state) in visited):
+                said = "the same next-page position twice" if state == previous else \
+                    "a next-page position it had given before"
+                text = f"{what} gave {said} ({state}); stopping to avoid an endless loop"
                 raise self._error(MalformedResponse, text)
             yield PageResult(records=page, response=outcome.response, body=outcome.body, state=state)
             if state is None:
                 return
             paginator.apply(request, state)
+            visited.add(_state_key(state))      # a page that leads back to an earlier one is a cycle
             previous = state
 
     def close(self) -> None:
@@ -308,7 +316,7 @@ class HttpClient:
         if response.status_code == 204:
             return
         try:
-            outcome.body = response.json()
+            outcome.body = _json_body(response, self.name)
         except ValueError:
             seen["malformed"] += 1
             outcome.malformed = f"returned a body that is not JSON {describe_body(response)}"
@@ -434,6 +442,39 @@ def _register_header_secrets(headers: dict | None) -> None:
             scheme, _, credential = value.partition(" ")
             if credential:
                 add_secret(credential)
+
+
+def _state_key(state: Any) -> str:
+    return json.dumps(state, sort_keys=True, default=str)
+
+
+_LONE_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _json_body(response: httpx.Response, name: str) -> Any:
+    """The parsed JSON body. Bytes that are not UTF-8 and lone surrogate escapes (`\\ud800`, which
+    SQLite cannot store) become U+FFFD, with a warning, so one bad character cannot stop a sync."""
+    content = response.content
+    try:
+        body = json.loads(content)
+    except UnicodeDecodeError:
+        body = json.loads(content.decode("utf-8", errors="replace"))
+        logger.warning("%s", redact(f"{name}: {response.request.url.path} sent text that is not UTF-8; "
+                                    "each bad byte is kept as the replacement character U+FFFD"))
+    if _LONE_SURROGATE_ESCAPE.search(content):
+        body = _without_lone_surrogates(body)
+    return body
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def _read_quietly(response: httpx.Response) -> None:

@@ -144,7 +144,7 @@ class HubSpotConnector(Connector):
         key = f"connections.{connection}"
         s = self.settings
         known = {st.name for st in STREAMS}
-        unknown = [n for n in s.get("skip_streams") or [] if n not in known]
+        unknown = [n for n in s.get("skip_streams") or [] if not isinstance(n, str) or n not in known]
         if unknown:
             raise ConfigError(f"{key}.skip_streams: no stream named {', '.join(map(str, unknown))} "
                               f"(streams: {', '.join(sorted(known))})")

@@ -27,6 +27,7 @@ the next page. Without it, the next sync starts at `modified_after - lookback`.
 """
 from __future__ import annotations
 
+import json
 from typing import Any, Callable, ClassVar, Iterator
 
 from csconnect import MalformedResponse
@@ -59,7 +60,14 @@ class ChangeReader:
         if not isinstance(query, dict) or query.get("op") not in ("GTE", "GT", "TIE"):
             start = max(0, newest - self.lookback_ms) if newest is not None else 0
             query = {"op": "GTE", "value": start}
+        asked: set[str] = set()
         while True:
+            key = json.dumps(query, sort_keys=True)
+            if key in asked:              # the answers lead back to a query already asked: a loop
+                raise MalformedResponse(f"{self.what}: the search answers lead back to a query already asked "
+                                        f"({query}); stopping to avoid an endless loop. What was read is kept; "
+                                        "sync again later")
+            asked.add(key)
             body = self.search(self.request(query))
             results = body.get("results") if isinstance(body, dict) else None
             if not isinstance(results, list):

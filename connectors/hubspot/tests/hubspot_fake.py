@@ -1,4 +1,8 @@
-"""A small stateful fake of the HubSpot APIs the connector uses, served through respx.
+"""A small stateful fake of the HubSpot APIs the connector uses, served through respx or a real server.
+
+`FakeHubSpot.handle(httpx.Request) -> httpx.Response` routes every endpoint and knows no transport:
+`mount(respx_mock)` (the constructor does it when given a respx mock) serves it in process, and
+tests/faults/fault_server.py serves it on a local port for the command line in a subprocess.
 
 Bodies follow HubSpot's public OpenAPI specs (CRM objects v3, search, associations v4, owners v3,
 pipelines v3, account-info v3): `results[].{id, properties, createdAt, updatedAt, archived}`,
@@ -87,8 +91,9 @@ class FakeHubSpot:
 
     ceiling = 10_000
 
-    def __init__(self, respx_mock: Any, token: str = TOKEN):
+    def __init__(self, respx_mock: Any = None, token: str = TOKEN):
         self.token = token
+        self.page_cap: int | None = None                         # serve at most this many search results a page
         self.objects: dict[str, dict[str, dict]] = {}
         self.links: dict[tuple[str, str], list[tuple[str, int, str | None]]] = {}
         self.owners: list[dict] = []
@@ -100,6 +105,11 @@ class FakeHubSpot:
         self.queued: list[tuple[str, httpx.Response]] = []     # (path fragment, response) served once
         self.searches: list[tuple[str, dict]] = []               # (object type, body) of every search
         self.after_search: list[Callable[[int], None]] = []     # called with the search count (edits mid-sync)
+        if respx_mock is not None:
+            self.mount(respx_mock)
+
+    def mount(self, respx_mock: Any) -> None:
+        """Serve api.hubapi.com through respx, one route per endpoint (tests may add their own)."""
         respx_mock.post(url__regex=rf"{re.escape(BASE)}/crm/v3/objects/\w+/search").mock(side_effect=self.search)
         respx_mock.post(url__regex=rf"{re.escape(BASE)}/crm/v4/associations/\w+/\w+/batch/read").mock(
             side_effect=self.associations)
@@ -150,6 +160,23 @@ class FakeHubSpot:
                        for i, (sid, slabel, meta) in enumerate(stages)]})
 
     # -- serving -------------------------------------------------------------------------------
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        """One request -> its response, whatever the transport (respx, or a real local server)."""
+        path, method = request.url.path, request.method
+        if method == "POST" and re.fullmatch(r"/crm/v3/objects/\w+/search", path):
+            return self.search(request)
+        if method == "POST" and re.fullmatch(r"/crm/v4/associations/\w+/\w+/batch/read", path):
+            return self.associations(request)
+        if method == "GET" and path == "/crm/v3/owners":
+            return self.list_owners(request)
+        if method == "GET" and re.fullmatch(r"/crm/v3/pipelines/\w+", path):
+            return self.list_pipelines(request)
+        if method == "GET" and path == "/account-info/v3/details":
+            return self.details(request)
+        if method == "GET" and re.fullmatch(r"/crm/v3/objects/\w+", path):
+            return self.list_objects(request)
+        return error(404, f"Unable to route {method} {path}", "OBJECT_NOT_FOUND")
+
     def gate(self, request: httpx.Request) -> httpx.Response | None:
         """A queued error for this path, else 401 without the right token, else None."""
         for i, (fragment, response) in enumerate(self.queued):
@@ -173,6 +200,7 @@ class FakeHubSpot:
         offset = int(body.get("after") or 0)
         if limit > 200:
             return error(400, "limit must be 200 or less", "VALIDATION_ERROR")
+        limit = min(limit, self.page_cap or limit)
         if offset >= self.ceiling:
             return error(400, "Search results are limited to 10,000 records; narrow the query", "VALIDATION_ERROR")
         rows = [r for r in self.objects.get(object_type, {}).values()

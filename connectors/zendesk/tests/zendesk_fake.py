@@ -1,4 +1,9 @@
-"""A small in-memory Zendesk Support served through respx: incremental exports, cursor lists, errors."""
+"""A small in-memory Zendesk Support: incremental exports, cursor lists, errors.
+
+`FakeZendesk.handle(httpx.Request) -> httpx.Response` is the whole API and knows no transport:
+given a respx mock, the constructor routes the account's host to it; tests/faults/fault_server.py
+serves it on a local port for the command line in a subprocess.
+"""
 from __future__ import annotations
 
 import base64
@@ -18,7 +23,7 @@ TOKEN = "zd-test-token-6f1c2b"
 class FakeZendesk:
     """Objects keyed by id; the exports order them by their timestamp, then id, like Zendesk."""
 
-    def __init__(self, respx_mock: Any, *, email: str = EMAIL, token: str = TOKEN, oauth: str | None = None,
+    def __init__(self, respx_mock: Any = None, *, email: str = EMAIL, token: str = TOKEN, oauth: str | None = None,
                  host: str = zp.HOST, role: str = "admin"):
         expected = f"Bearer {oauth}" if oauth else \
             "Basic " + base64.b64encode(f"{email}/token:{token}".encode()).decode()
@@ -31,9 +36,10 @@ class FakeZendesk:
         self.groups: dict[int, dict] = {}
         self.ratings: dict[int, dict] = {}
         self.export_page_size = 1000        # Zendesk's own page size for exports
+        self.list_page_cap: int | None = None   # serve at most this many list items a page (page[size] or less)
         self.now: int | None = None         # None: the real clock
         self.fail: Callable[[httpx.Request], httpx.Response | None] | None = None
-        self.route = respx_mock.route(host=host).mock(side_effect=self.handle)
+        self.route = respx_mock.route(host=host).mock(side_effect=self.handle) if respx_mock is not None else None
 
     # -- data ------------------------------------------------------------------------------------
     def add(self, kind: str, *objs: dict) -> None:
@@ -48,7 +54,7 @@ class FakeZendesk:
     # -- requests ------------------------------------------------------------------------------------
     @property
     def calls(self) -> list[httpx.Request]:
-        return [c.request for c in self.route.calls]
+        return [c.request for c in self.route.calls] if self.route is not None else []
 
     def paths(self, prefix: str = "") -> list[str]:
         out = []
@@ -151,6 +157,7 @@ class FakeZendesk:
         params = request.url.params
         size = int(params.get("page[size]", 100))
         assert 1 <= size <= 100, size
+        size = min(size, self.list_page_cap or size)
         objs = sorted(objs, key=lambda o: o["id"])
         if params.get("page[after]"):
             try:
