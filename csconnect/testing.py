@@ -11,13 +11,17 @@
         def mock_unauthorized(self, respx_mock): ... # make check()'s request answer 401
         def mock_malformed(self, respx_mock): ...    # serve one broken record among good ones
 
-Every test of the suite runs against respx (no network) in a temporary folder.
+Every test of the suite runs against respx (no network) in a temporary folder. For tests that run
+csconnect as a user does (a subprocess, a real socket), `LocalServer` serves a request handler on
+127.0.0.1.
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import types
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar, Iterator
 
@@ -32,6 +36,57 @@ from .packs import MetricPack
 from .plugins import Registry, build_registry, get_registry, set_registry
 from .store import Store, now_iso
 from .sync import SyncReport, renormalize, run_sync
+
+
+class LocalServer:
+    """`handler` served on http://127.0.0.1:<free port> from a background thread until `stop()`.
+
+        with LocalServer(MyApiHandler, name="fake-api", data=fixtures) as server:
+            settings = {"base_url": server.base_url}
+
+    Keyword arguments become attributes of the HTTP server, which the handler reads as
+    `self.server.<name>`; `server_class` may add behaviour (a ThreadingHTTPServer subclass).
+    """
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], *, name: str = "csconnect-test-server",
+                 server_class: type[ThreadingHTTPServer] = ThreadingHTTPServer, **attributes: Any):
+        self.handler, self.name, self.server_class, self.attributes = handler, name, server_class, attributes
+        self.httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> "LocalServer":
+        httpd = self.server_class(("127.0.0.1", 0), self.handler)
+        httpd.daemon_threads = True
+        for key, value in self.attributes.items():
+            setattr(httpd, key, value)
+        self.httpd = httpd
+        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=self.name, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self.httpd is not None:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            assert self._thread is not None
+            self._thread.join(timeout=5)
+            self.httpd = self._thread = None
+
+    @property
+    def port(self) -> int:
+        assert self.httpd is not None, "the server is not running"
+        return self.httpd.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> "LocalServer":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
 
 
 def plugin_for(*classes: type) -> Any:

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from csconnect.config import load_config
 from csconnect.connector import Option
 from csconnect.errors import ConfigError, UsageError
 from csconnect.plugins import build_registry
-from csconnect.testing import Workspace, plugin_for
+from csconnect.testing import LocalServer, Workspace, plugin_for
 
 AS_OF = "2026-06-30"
 SECRET_PATH = "/services/T0001/B0002/sEcReTtOkEn0123456789"
@@ -290,14 +289,11 @@ class Hook:
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{SECRET_PATH}"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
+        self.server = LocalServer(Handler, name="webhook-receiver").start()
+        self.url = f"{self.server.base_url}{SECRET_PATH}"
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
 
 
 @pytest.fixture

@@ -12,15 +12,16 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
+from csconnect.testing import LocalServer
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS = {"csconnect-example-connector": ROOT / "plugins" / "example_connector",
@@ -154,13 +155,11 @@ class FeedbackBoard:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.server = LocalServer(Handler, name="feedback-board").start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}"
+        return self.server.base_url
 
     def answer(self, path: str, params: dict[str, str], auth: str | None) -> tuple[int, Any]:
         if auth != f"Bearer {TOKEN}":
@@ -180,8 +179,7 @@ class FeedbackBoard:
         return 200, {"data": rows[start:start + limit], "next_cursor": str(start + limit) if more else None}
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
 
 
 @pytest.fixture

@@ -23,6 +23,8 @@ from typing import Any, Callable, Sequence
 
 import httpx
 
+from csconnect.testing import LocalServer
+
 Handler = Callable[[httpx.Request], httpx.Response]
 _HOP_HEADERS = {"content-length", "transfer-encoding", "connection", "content-encoding", "date", "server"}
 
@@ -96,7 +98,6 @@ def pick(choices: Sequence[Callable[[], Fault]], turn: int) -> Fault:
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
-    server: "_Server"
     protocol_version = "HTTP/1.1"      # keep-alive, as the real APIs; every answer has a Content-Length
     timeout = 10                       # an idle kept-alive connection lets its thread go
 
@@ -151,17 +152,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
 
 class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client killed mid-request (the kill tests) breaks the pipe: not the server's problem."""
         import sys
         if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
             super().handle_error(request, client_address)
-
-    def __init__(self, owner: "FaultServer"):
-        super().__init__(("127.0.0.1", 0), _RequestHandler)
-        self.owner = owner
 
 
 class FaultServer:
@@ -175,25 +170,19 @@ class FaultServer:
         self.on_served: Callable[[Arrival], None] | None = None
         self._lock = threading.Lock()
         self._seen: dict[tuple[str, str, str, bytes], int] = {}
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._local: LocalServer | None = None
         self.base_url = ""
 
     def start(self) -> "FaultServer":
-        self._server = _Server(self)
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"fault-server-{self.name}", daemon=True)
-        self._thread.start()
+        self._local = LocalServer(_RequestHandler, name=f"fault-server-{self.name}", server_class=_Server,
+                                  owner=self).start()
+        self.base_url = self._local.base_url
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            assert self._thread is not None
-            self._thread.join(timeout=5)
-            self._server = self._thread = None
+        if self._local is not None:
+            self._local.stop()
+            self._local = None
 
     def __enter__(self) -> "FaultServer":
         return self.start()

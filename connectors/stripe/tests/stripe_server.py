@@ -10,13 +10,14 @@ envelopes are the ones the rest of the Stripe tests rely on.
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
 import pytest
+
+from csconnect.testing import LocalServer
 
 from stripe_fake import FakeStripe
 
@@ -37,7 +38,6 @@ class Served:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "_Server"
     protocol_version = "HTTP/1.1"           # keep-alive, as api.stripe.com; every reply has a Content-Length
     timeout = 10                            # an idle kept-alive connection lets its thread go
 
@@ -62,42 +62,26 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, fake: FakeStripe):
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.fake = fake
-        self.served: list[Served] = []
-
-
 class StripeServer:
     """`fake` served on http://127.0.0.1:<free port> from a background thread until `stop()`."""
 
     def __init__(self, fake: FakeStripe | None = None):
         self.fake = fake if fake is not None else FakeStripe()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._local: LocalServer | None = None
 
     def start(self) -> "StripeServer":
-        self._server = _Server(self.fake)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-stripe", daemon=True)
-        self._thread.start()
+        self._local = LocalServer(_Handler, name="fake-stripe", fake=self.fake, served=[]).start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            assert self._thread is not None
-            self._thread.join(timeout=5)
-            self._server = self._thread = None
+        if self._local is not None:
+            self._local.stop()
+            self._local = None
 
     @property
     def port(self) -> int:
-        assert self._server is not None, "the server is not running"
-        return self._server.server_address[1]
+        assert self._local is not None, "the server is not running"
+        return self._local.port
 
     @property
     def base_url(self) -> str:
@@ -105,7 +89,7 @@ class StripeServer:
 
     @property
     def served(self) -> list[Served]:
-        return self._server.served if self._server is not None else []
+        return self._local.httpd.served if self._local is not None else []
 
     def targets(self, path: str | None = None) -> list[str]:
         """`path?query` of every request served (only those to `path` when given), in order."""
